@@ -1,0 +1,22 @@
+// Lint config: typescript-eslint's recommended rules on all TypeScript sources.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The isomorphic core must not reach for Node or DOM APIs: it runs in the browser too.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'sharp', 'onnxruntime-*'] }],
+      'no-restricted-globals': ['error', 'Buffer', 'process', 'document', 'window', '__dirname'],
+    },
+  },
+);

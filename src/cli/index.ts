@@ -1,0 +1,74 @@
+/** The `tearless` command line: thin wrappers over the library. */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import pc from 'picocolors';
+import { isTearlessError } from '../core/errors.js';
+import { runPredict } from './predict.js';
+import { runInfo } from './info.js';
+import { integerIn, numberIn } from './options.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <file>', 'ONNX model (default: the bundled YOLOX-nano, COCO)')
+    .option('--threads <n>', 'intra-op threads per inference stream (default: cores ÷ streams)', integerIn('--threads', 1, 1024))
+    .option('--streams <n>', 'parallel inference streams', integerIn('--streams', 1, 64))
+    .option('--max-pixels <n>', 'refuse images with more pixels than this', integerIn('--max-pixels', 1, 2 ** 40), 100_000_000)
+    .option('--profile <file>', 'model profile JSON (default: <model>.json next to the model, if any)')
+    .addOption(new Option('--family <name>', 'output family override').choices(['yolox', 'yolov5', 'yolov8', 'end2end', 'detr', 'gfl', 'ssd']))
+    .option('--input-size <N|WxH>', 'network input size override')
+    .addOption(new Option('--channels <order>', 'channel order override').choices(['rgb', 'bgr']))
+    .option('--labels <file|a,b,c>', 'class names: a file with one per line, or a comma-separated list');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tearless')
+    .description('Deploy trained object detectors (ONNX) without tears.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)');
+
+  modelOptions(
+    program
+      .command('predict')
+      .description('detect objects in images (files, folders, globs)')
+      .argument('<inputs...>', 'image files, folders or globs'),
+  )
+    .option('--conf <score>', 'minimum score', numberIn('--conf', 0, 1), 0.25)
+    .option('--iou <iou>', 'NMS IoU threshold', numberIn('--iou', 0, 1), 0.45)
+    .option('--max-det <n>', 'maximum detections per image', integerIn('--max-det', 1, 100000), 300)
+    .option('--classes <list>', 'keep only these classes (names or ids, comma-separated)')
+    .option('--agnostic', 'class-agnostic NMS')
+    .option('--json', 'print JSON Lines (one object per image) to stdout')
+    .option('-o, --out <dir>', 'write annotated copies of the images to this folder')
+    .option('--no-progress', 'no progress bar; print each image as it is done')
+    .addHelpText('after', `
+Examples:
+  $ tearless predict photo.jpg
+  $ tearless predict -m my_model.onnx images/ --json > dets.jsonl
+  $ tearless predict 'images/**/*.png' --classes person,car -o annotated/`)
+    .action(async (inputs: string[], flags) => {
+      process.exitCode = await runPredict(inputs, flags);
+    });
+
+  modelOptions(program.command('info').description('show how a model is read: inputs, outputs, profile, classes'))
+    .option('--json', 'print the resolved profile as JSON')
+    .action(async (flags) => {
+      process.exitCode = await runInfo(flags);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (isTearlessError(err)) {
+      process.stderr.write(`${pc.red('error')} ${err.message} [${err.code}]\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * `Detector`: image in, detections out. Loads a model (bundled by default), resolves its
+ * profile (auto-detect → sidecar JSON → options), and runs decode → preprocess → infer →
+ * postprocess with per-stage timings. Several calls may be in flight: decoding runs in
+ * libvips' threads while inference streams are busy.
+ */
+import { readFile } from 'node:fs/promises';
+import { TearlessError, checkInteger } from '../core/errors.js';
+import { postprocess, resolveDetectOptions } from '../core/postprocess.js';
+import { resolveProfile, type ProfileOverrides } from '../core/profile/overrides.js';
+import type { PixelBuffer } from '../core/resize.js';
+import type { CoreTensor, Detection, DetectOptions, ModelInfo, ModelProfile } from '../core/types.js';
+import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
+import { OnnxNodeBackend, availableCores } from '../runtime/node/onnx-backend.js';
+import { decodeImage } from './image-decode.js';
+import { BUNDLED_MODEL_PATH, mergeOverrides, readSidecar } from './model-source.js';
+import { prepareFeeds } from './preprocess.js';
+import { StreamPool } from './stream-pool.js';
+
+export interface DetectorOptions extends BackendOptions {
+  /** Profile fields that override the auto-detected profile and the sidecar JSON. */
+  profile?: ProfileOverrides;
+  /** Parallel inference streams (sessions). Default: 1. */
+  streams?: number;
+  /** Pixel limit checked before decoding (default 100 MP). */
+  maxPixels?: number;
+  /** Run one inference at load so the first real request is not slow (default true). */
+  warmup?: boolean;
+}
+
+/** Milliseconds spent in each stage of one detection. */
+export interface StageTimings {
+  decodeMs: number;
+  preprocessMs: number;
+  /** Waiting for a free inference stream. */
+  queueMs: number;
+  inferMs: number;
+  postprocessMs: number;
+}
+
+export interface DetectResult {
+  width: number;
+  height: number;
+  detections: Detection[];
+  timings: StageTimings;
+}
+
+/** What `detect` accepts: encoded bytes or a file path. */
+export type ImageInput = Uint8Array | string;
+
+export class Detector {
+  readonly profile: ModelProfile;
+  readonly info: ModelInfo;
+  /** Path of the loaded model, or "<bytes>". */
+  readonly modelPath: string;
+  private readonly pool: StreamPool;
+  private readonly maxPixels: number | undefined;
+  private closed = false;
+
+  private constructor(modelPath: string, backends: InferenceBackend[], profile: ModelProfile, maxPixels: number | undefined) {
+    this.modelPath = modelPath;
+    this.pool = new StreamPool(backends);
+    this.info = backends[0].info;
+    this.profile = profile;
+    this.maxPixels = maxPixels;
+  }
+
+  /**
+   * Load a model (path or bytes; the bundled YOLOX-nano when omitted).
+   * @example
+   * const det = await Detector.load('my_model.onnx');
+   * const { detections } = await det.detect('photo.jpg');
+   * await det.close();
+   */
+  static async load(model?: string | Uint8Array, opts: DetectorOptions = {}): Promise<Detector> {
+    const source = model ?? BUNDLED_MODEL_PATH;
+    const streams = checkInteger('streams', opts.streams ?? 1, 1, 64);
+    if (opts.threads !== undefined) checkInteger('threads', opts.threads, 1, 1024);
+    const threads = opts.threads ?? Math.max(1, Math.floor(availableCores() / streams));
+    const backendOpts: BackendOptions = { threads, spinning: opts.spinning, graphOptimization: opts.graphOptimization };
+    const first = await OnnxNodeBackend.load(source, backendOpts);
+    const backends: InferenceBackend[] = [first];
+    try {
+      const where = typeof source === 'string' ? `for "${source}"` : 'for the given model';
+      const sidecar = typeof source === 'string' ? await readSidecar(source) : null;
+      const overrides = mergeOverrides(sidecar, opts.profile);
+      const info = await withConcreteOutputShapes(first, overrides);
+      const profile = resolveProfile(info, overrides, where);
+      for (let i = 1; i < streams; i++) backends.push(await OnnxNodeBackend.load(source, backendOpts));
+      const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels);
+      if (opts.warmup !== false) await det.warmup();
+      return det;
+    } catch (err) {
+      await Promise.all(backends.map((b) => b.dispose()));
+      throw err;
+    }
+  }
+
+  /** Detect objects in an encoded image (bytes) or an image file (path). */
+  async detect(image: ImageInput, opts?: DetectOptions): Promise<DetectResult> {
+    const resolved = resolveDetectOptions(opts, this.profile.labels);
+    const t0 = performance.now();
+    const bytes = typeof image === 'string' ? await readImageFile(image) : image;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TearlessError('TL_ERR_BAD_OPTION', `Expected a Buffer, Uint8Array or file path for the image but received ${typeof image}.`);
+    }
+    const pixels = await decodeImage(bytes, { maxPixels: this.maxPixels, sourceName: typeof image === 'string' ? `"${image}"` : 'image' });
+    const t1 = performance.now();
+    const result = await this.detectPixels(pixels, opts, resolved);
+    result.timings.decodeMs = t1 - t0;
+    return result;
+  }
+
+  /** Detect objects in already-decoded RGB(A) pixels (video frames, canvases). */
+  async detectPixels(pixels: PixelBuffer, opts?: DetectOptions, resolvedOpts = resolveDetectOptions(opts, this.profile.labels)): Promise<DetectResult> {
+    if (this.closed) throw new TearlessError('TL_ERR_CLOSED', 'This detector was closed; load the model again.');
+    const t0 = performance.now();
+    const { feeds, placement } = prepareFeeds(pixels, this.profile);
+    const t1 = performance.now();
+    let t2 = t1;
+    let t3 = t1;
+    const outputs = await this.pool.use(async (backend) => {
+      t2 = performance.now();
+      const out = await backend.run(feeds);
+      t3 = performance.now();
+      return out;
+    });
+    const detections = postprocess(outputs, this.info.outputs.map((o) => o.name), this.profile, placement, resolvedOpts);
+    const t4 = performance.now();
+    return {
+      width: pixels.width,
+      height: pixels.height,
+      detections,
+      timings: { decodeMs: 0, preprocessMs: t1 - t0, queueMs: t2 - t1, inferMs: t3 - t2, postprocessMs: t4 - t3 },
+    };
+  }
+
+  /** Run every stream once on a grey image so the first real call is not slow. */
+  async warmup(): Promise<void> {
+    const { width, height } = this.profile.input;
+    const grey: PixelBuffer = { data: new Uint8Array(width * height * 3).fill(114), width, height, channels: 3 };
+    await Promise.all(this.pool.backends.map(() => this.detectPixels(grey)));
+  }
+
+  /** Release the sessions. Further calls fail with TL_ERR_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.pool.backends.map((b) => b.dispose()));
+  }
+}
+
+async function readImageFile(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new TearlessError('TL_ERR_INPUT_NOT_FOUND', `Image "${file}" does not exist. Check the path.`, { cause: err });
+    throw new TearlessError('TL_ERR_IMAGE_UNREADABLE', `Image "${file}" cannot be read (${code ?? (err as Error).message}).`, { cause: err });
+  }
+}
+
+/**
+ * Some exports declare symbolic output shapes (e.g. YOLOv5 fp16 with dynamic H/W). Profile
+ * detection needs concrete shapes, so run one blank input to learn them.
+ */
+async function withConcreteOutputShapes(backend: InferenceBackend, overrides: ProfileOverrides | undefined): Promise<ModelInfo> {
+  const info = backend.info;
+  if (info.outputs.every((o) => o.shape.every((d) => typeof d === 'number'))) return info;
+  const feeds: Record<string, CoreTensor> = {};
+  for (const input of info.inputs) {
+    const dims = input.shape.map((d, i) => {
+      if (typeof d === 'number') return d;
+      if (i === 0) return 1;
+      if (input.shape.length === 2) return 2;
+      const imgsz = Number(info.metadata.imgsz?.match(/\d+/)?.[0]);
+      return overrides?.input?.width ?? (Number.isFinite(imgsz) && imgsz > 0 ? imgsz : 640);
+    });
+    const n = dims.reduce((a, b) => a * b, 1);
+    const type = input.type === 'unknown' || input.type === 'string' ? 'float32' : input.type;
+    const data =
+      type === 'int64' ? new BigInt64Array(n).fill(320n) :
+      type === 'float16' ? new Uint16Array(n) :
+      type === 'uint8' ? new Uint8Array(n) :
+      type === 'int32' ? new Int32Array(n).fill(320) : new Float32Array(n);
+    feeds[input.name] = { type, data, dims };
+  }
+  try {
+    const out = await backend.run(feeds);
+    return { ...info, outputs: info.outputs.map((o) => (out[o.name] ? { ...o, shape: [...out[o.name].dims] } : o)) };
+  } catch {
+    return info; // leave shapes symbolic; detection will explain what it could not read
+  }
+}

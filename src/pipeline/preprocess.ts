@@ -1,0 +1,33 @@
+/**
+ * Pixels → model feeds for one image: placement (letterbox/stretch), OpenCV-exact bilinear
+ * resize, tensor layout, and the extra original-size input DETR-style exports take.
+ * Uses only the isomorphic core, so the browser runtime can share it.
+ */
+import { computePlacement, type Placement } from '../core/geometry.js';
+import { resizeBilinear, type PixelBuffer } from '../core/resize.js';
+import { writeInputTensor } from '../core/tensor-layout.js';
+import type { CoreTensor, ModelProfile } from '../core/types.js';
+
+export interface Prepared {
+  feeds: Record<string, CoreTensor>;
+  placement: Placement;
+}
+
+export function prepareFeeds(pixels: PixelBuffer, profile: ModelProfile): Prepared {
+  const input = profile.input;
+  const placement = computePlacement(pixels.width, pixels.height, input);
+  const resized = resizeBilinear(pixels, placement.resizedWidth, placement.resizedHeight);
+  const data = writeInputTensor(resized, placement, input);
+  const dims = input.layout === 'nchw' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
+  const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
+  const size = input.origSizeInput;
+  if (size) {
+    const pair = size.order === 'wh' ? [pixels.width, pixels.height] : [pixels.height, pixels.width];
+    feeds[size.name] = {
+      type: size.dtype,
+      data: size.dtype === 'int64' ? BigInt64Array.from(pair, BigInt) : size.dtype === 'int32' ? Int32Array.from(pair) : Float32Array.from(pair),
+      dims: [1, 2],
+    };
+  }
+  return { feeds, placement };
+}
