@@ -1,12 +1,14 @@
-// Lint config: typescript-eslint's recommended rules on all TypeScript sources.
+// Lint config: typescript-eslint's recommended rules on all sources.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
@@ -14,6 +16,7 @@ export default tseslint.config(
   {
     // The isomorphic core must not reach for Node or DOM APIs: it runs in the browser too.
     files: ['src/core/**/*.ts'],
+    languageOptions: { globals: { ...globals['shared-node-browser'] } },
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'sharp', 'onnxruntime-*'] }],
       'no-restricted-globals': ['error', 'Buffer', 'process', 'document', 'window', '__dirname'],

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { TearlessError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import { Detector, type DetectResult } from '../pipeline/detector.js';
+import type { DetectResult } from '../pipeline/detector.js';
 import { annotateImage } from './annotate.js';
 import { expandInputs } from './inputs.js';
 import { orderedMap } from './ordered-map.js';

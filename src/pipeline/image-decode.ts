@@ -34,7 +34,7 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     throw new TearlessError('TL_ERR_IMAGE_EMPTY', `${name} is empty (0 bytes). Send the encoded image file (JPEG, PNG, WebP, AVIF, TIFF or GIF).`);
   }
   try {
-    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', pages: 1, animated: false });
+    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1, animated: false });
     const { data, info } = await image
       .rotate() // EXIF orientation
       .removeAlpha()

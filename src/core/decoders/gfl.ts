@@ -3,9 +3,12 @@
  * `[1, HW, C]` (already sigmoid) and one distance-distribution tensor `[1, HW, 4·(regMax+1)]`.
  * Each side (left, top, right, bottom) is a discrete distribution over `regMax + 1` bins;
  * its distance is the expectation `Σ i·softmax(bins)_i` in stride units. Cells are the grid
- * of `ceil(W/s) × ceil(H/s)`, row-major, with centre `(gx·s + (s−1)/2, gy·s + (s−1)/2)`
- * (the mmdet-v1 anchor centre NanoDet and PicoDet were trained with; NanoDet-Plus uses
- * `gx·s` and a single concatenated output, which this decoder does not claim to read).
+ * of `ceil(W/s) × ceil(H/s)`, row-major, with centre `(gx·s + (s−1)/2, gy·s + (s−1)/2)`:
+ * the mmdet-v1 style centre of the reference ONNX demos (e.g. hpc203/picodet-onnxruntime) that
+ * shared/data/PROVENANCE.md validated these exports with. Upstream NanoDet's own decode uses
+ * `(gx + 0.5)·s`, half a network pixel away — within the noise of any box metric. NanoDet-Plus
+ * (centre `gx·s`, one concatenated `[1, N, C + 4·(regMax+1)]` output) is a different layout
+ * that this decoder does not read.
  *
  * Tensor roles come from `profile.output.names.scores` / `.boxes` (string[] in stride order);
  * PicoDet's paddle2onnx names are opaque (`save_infer_model/scale_N.tmp_1`), so without names

@@ -23,13 +23,13 @@ export type SsdPriorSpec = NonNullable<OutputSpec['priors']>;
 
 /**
  * Priors as interleaved normalised `cx, cy, w, h`, in the order the heads emit them:
- * level → row → column → min-size. Feature maps are `ceil(W/s) × ceil(H/s)`.
- *
- * Centres follow UltraFace's `generate_priors`: `(col + 0.5)·s / W`, i.e. divided by the
- * nominal `W/s`, not by the (ceiled) map width. The two differ when `s` does not divide the
- * input (240/32 = 7.5 → 8 rows): the nominal form is what the network was trained with and
- * what its in-graph decoding uses. All values are clamped to [0, 1] as UltraFace does, which
- * matters for large min-sizes (256/240 > 1).
+ * level → row → column → min-size. Feature maps are `fw × fh = ceil(W/s) × ceil(H/s)` and
+ * centres are `((col + 0.5) / fw, (row + 0.5) / fh)`: relative to the ceiled map, not to
+ * `W/s`, which differs when `s` does not divide the input (240/32 = 7.5 → 8 rows). All values
+ * are clamped to [0, 1] (256/240 > 1 becomes 1). Both details are what UltraFace's in-graph
+ * decoding bakes in: with them the raw export reproduces the decoded one to ~1e-7 on every
+ * one of the 4420 priors; centring on `W/s` or skipping the clamp moves the stride-32/64
+ * boxes by up to 6% of the image.
  */
 export function ssdPriors(spec: SsdPriorSpec, inputWidth: number, inputHeight: number): Float32Array {
   const { minSizes, strides } = spec;
@@ -47,9 +47,9 @@ export function ssdPriors(spec: SsdPriorSpec, inputWidth: number, inputHeight: n
     const fw = Math.ceil(inputWidth / s);
     const fh = Math.ceil(inputHeight / s);
     for (let row = 0; row < fh; row++) {
-      const cy = clamp01(((row + 0.5) * s) / inputHeight);
+      const cy = clamp01((row + 0.5) / fh);
       for (let col = 0; col < fw; col++) {
-        const cx = clamp01(((col + 0.5) * s) / inputWidth);
+        const cx = clamp01((col + 0.5) / fw);
         for (const m of minSizes[l]) {
           priors[o++] = cx;
           priors[o++] = cy;
