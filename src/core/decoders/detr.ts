@@ -51,11 +51,14 @@ function resolveNames(input: DecodeInput): PostNames | RawNames {
   const isBoxName = (n: string): boolean => /box/i.test(n);
   const chooseBoxes = (): string | undefined => (boxLike.length === 1 ? boxLike[0] : boxLike.find(isBoxName));
 
-  const raw = logits !== undefined
-    || (labels === undefined && scores === undefined && present.length === 2 && present.every((n) => outputs[n].dims.length === 3));
+  // Raw heads: a `logits`-named output (Hugging Face exports add rank-3 hidden states beside
+  // it), or only rank-3 outputs.
+  const logitsNamed = present.find((n) => /logits/i.test(n) && outputs[n].dims.length === 3);
+  const raw = logits !== undefined || (labels === undefined && scores === undefined
+    && (logitsNamed !== undefined || (present.length === 2 && present.every((n) => outputs[n].dims.length === 3))));
   if (raw) {
     boxes ??= chooseBoxes();
-    logits ??= present.find((n) => n !== boxes && outputs[n].dims.length === 3);
+    logits ??= logitsNamed ?? present.find((n) => n !== boxes && outputs[n].dims.length === 3);
     if (boxes && logits) return { kind: 'raw', logits, boxes };
   } else {
     boxes ??= chooseBoxes();

@@ -148,7 +148,7 @@ function resolveSeparate(input: DecodeInput): SeparateNames {
     const fives = present.filter((n) => boxish(n) && last(n) === 5);
     if (fours.length === 1) boxes = fours[0];
     else if (fours.length === 0 && fives.length === 1) dets = fives[0];
-    else boxes = fours.find((n) => /box/i.test(n)) ?? undefined;
+    else boxes = fours.find((n) => /box/i.test(n));
   }
   const main = boxes ?? dets;
   if (main === undefined || outputs[main] === undefined) throw notUnderstood(input, 'found no boxes [1,K,4] or dets [1,K,5] tensor');

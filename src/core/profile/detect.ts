@@ -150,9 +150,12 @@ function guessFamily(info: ModelInfo, W: number, H: number): FamilyGuess | null 
   if (rank3.length === outs.length && outs.length >= 4 && outs.length % 2 === 0) {
     const lastDims = [...new Set(rank3.map((o) => dim(o, 2)))];
     if (lastDims.length === 2) {
-      const distDim = lastDims.find((d) => d % 4 === 0 && d / 4 >= 8 && (rank3.filter((o) => dim(o, 2) === d).length === outs.length / 2));
+      // Distribution tensors carry 4 sides × (regMax + 1) bins: 32 (NanoDet/PicoDet, regMax 7) or
+      // 64 (regMax 15). Class tensors can also be divisible by 4 (80 classes), so prefer those.
+      const candidates = lastDims.filter((d) => d % 4 === 0 && d / 4 >= 8 && rank3.filter((o) => dim(o, 2) === d).length === outs.length / 2);
+      const distDim = candidates.find((d) => d === 32 || d === 64) ?? Math.min(...candidates);
       const clsDim = lastDims.find((d) => d !== distDim);
-      if (distDim && clsDim) {
+      if (Number.isFinite(distDim) && clsDim) {
         const byHw = (d: number): ValueInfo[] => rank3.filter((o) => dim(o, 2) === d).sort((x, y) => dim(y, 1) - dim(x, 1));
         const cls = byHw(clsDim);
         const dist = byHw(distDim);
