@@ -51,11 +51,21 @@ test('truncated JPEG → TL_ERR_IMAGE_UNREADABLE', async () => {
   await rejectsWith(decodeImage(jpeg.subarray(0, Math.floor(jpeg.length / 2))), 'TL_ERR_IMAGE_UNREADABLE', /corrupt or truncated/);
 });
 
-test('corrupt JPEG body → TL_ERR_IMAGE_UNREADABLE', async () => {
+test('corrupt JPEG header (broken Huffman table) → TL_ERR_IMAGE_UNREADABLE, on both decoders', async () => {
   const bad = Buffer.from(jpeg);
-  bad.fill(0xff, 1000, 1200); // a run of 0xFF in entropy-coded data is not valid JPEG
-  bad.fill(0x00, 1200, jpeg.length - 2);
+  const dht = bad.indexOf(Buffer.from([0xff, 0xc4]));
+  assert.ok(dht > 0);
+  bad.fill(0xff, dht + 5, dht + 40); // code counts far beyond what a Huffman table allows
   await rejectsWith(decodeImage(bad), 'TL_ERR_IMAGE_UNREADABLE');
+  await rejectsWith(decodeImage(bad, { decoder: 'sharp' }), 'TL_ERR_IMAGE_UNREADABLE');
+});
+
+test('damaged JPEG entropy data: tolerated like OpenCV by default, refused by the strict sharp decoder', async () => {
+  const bad = Buffer.from(jpeg);
+  bad.fill(0x00, 2000, jpeg.length - 2);
+  const img = await decodeImage(bad);
+  assert.deepEqual([img.width, img.height], [640, 426]);
+  await rejectsWith(decodeImage(bad, { decoder: 'sharp' }), 'TL_ERR_IMAGE_UNREADABLE', /corrupt/);
 });
 
 test('huge header (60000×60000 JPEG) → TL_ERR_IMAGE_TOO_LARGE before decoding', async () => {

@@ -41,7 +41,7 @@ test('resize keeps only RGB from RGBA input and is exact for identity size', () 
 test('YOLOX input tensor equals the OpenCV demo pipeline tensor (image 139)', async () => {
   const det = await Detector.load(undefined, { threads: 1, warmup: false });
   try {
-    const pixels = await decodeImage(readFileSync(fixtureImage('000000000139.jpg')));
+    const pixels = await decodeImage(readFileSync(fixtureImage('000000000139.jpg')), { decoder: 'sharp' });
     const { feeds, placement } = prepareFeeds(pixels, det.profile);
     assert.deepEqual([placement.resizedWidth, placement.resizedHeight, placement.padX, placement.padY], [416, 276, 0, 0]);
     const ours = feeds.images.data as Float32Array;
@@ -54,9 +54,26 @@ test('YOLOX input tensor equals the OpenCV demo pipeline tensor (image 139)', as
       if (d > maxDiff) maxDiff = d;
       if (d) differing++;
     }
-    // Bit-exact: sharp's JPEG decode + our resize/letterbox/layout reproduce the OpenCV tensor.
+    // Bit-exact: sharp's JPEG decode (libjpeg, as OpenCV) + our resize/letterbox/layout
+    // reproduce the OpenCV tensor.
     assert.equal(maxDiff, 0, `${differing} of ${ours.length} values differ, by up to ${maxDiff}`);
   } finally {
     await det.close();
   }
+});
+
+test('the fast JPEG decoder stays within a few levels of libjpeg', async () => {
+  const bytes = readFileSync(fixtureImage('000000000139.jpg'));
+  const [fast, exact] = await Promise.all([decodeImage(bytes), decodeImage(bytes, { decoder: 'sharp' })]);
+  assert.deepEqual([fast.width, fast.height, fast.channels], [exact.width, exact.height, exact.channels]);
+  let maxDiff = 0;
+  let differing = 0;
+  for (let i = 0; i < exact.data.length; i++) {
+    const d = Math.abs(fast.data[i] - exact.data[i]);
+    if (d > maxDiff) maxDiff = d;
+    if (d) differing++;
+  }
+  // Measured: max 3 levels, ~1% of values.
+  assert.ok(maxDiff <= 4, `max difference ${maxDiff}`);
+  assert.ok(differing / exact.data.length < 0.03, `${differing} values differ`);
 });

@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { TearlessError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import type { DetectResult } from '../pipeline/detector.js';
+import type { Detector, DetectResult } from '../pipeline/detector.js';
 import { annotateImage } from './annotate.js';
 import { expandInputs } from './inputs.js';
 import { orderedMap } from './ordered-map.js';
@@ -44,6 +44,14 @@ export async function runPredict(inputs: string[], flags: PredictFlags): Promise
     throw new TearlessError('TL_ERR_INPUT_NOT_FOUND', 'No input images found. Pass image files, folders or globs, e.g. `tearless predict photo.jpg images/`.');
   }
   const detector = await loadDetectorFromFlags(flags);
+  try {
+    return await predictAll(detector, files, missing, flags);
+  } finally {
+    await detector.close();
+  }
+}
+
+async function predictAll(detector: Detector, files: string[], missing: string[], flags: PredictFlags): Promise<number> {
   const classes = parseClasses(flags.classes, detector.profile.labels);
   const detectOpts = { conf: flags.conf, iou: flags.iou, maxDet: flags.maxDet, classes, agnostic: flags.agnostic };
   if (flags.out) await mkdir(flags.out, { recursive: true });
@@ -94,7 +102,6 @@ export async function runPredict(inputs: string[], flags: PredictFlags): Promise
     },
   );
   bar?.stop();
-  await detector.close();
 
   const elapsed = (performance.now() - startedAt) / 1000;
   const ok = files.length - failed;

@@ -2,8 +2,8 @@
 export * from './types.js';
 export * from './errors.js';
 export { computePlacement, mapBoxesToSource, type Placement } from './geometry.js';
-export { resizeBilinear, type PixelBuffer } from './resize.js';
-export { writeInputTensor, allocate as allocateInputTensor } from './tensor-layout.js';
+export { resizeBilinear, resizeRows, type PixelBuffer, type RowSink } from './resize.js';
+export { imageToTensor, writeInputTensor, allocate as allocateInputTensor } from './tensor-layout.js';
 export { Candidates } from './candidates.js';
 export { nms, type NmsOptions } from './nms.js';
 export { postprocess, resolveDetectOptions, labelOf, type ResolvedDetectOptions } from './postprocess.js';

@@ -1,35 +1,42 @@
 /**
- * Turn resized RGB pixels into the network's input tensor: channel order, scaling,
- * mean/std, letterbox padding, layout (NCHW/NHWC) and dtype — in one pass through
- * per-channel lookup tables (256 entries), so no arithmetic runs per pixel.
+ * Turn pixels into the network's input tensor: placement (letterbox/stretch), OpenCV-exact
+ * resize, channel order, scaling, mean/std, padding, layout (NCHW/NHWC) and dtype. Each resized
+ * row goes straight into the tensor through per-channel lookup tables (256 entries), so no
+ * arithmetic runs per value and no intermediate image is stored.
  */
 import { toFloat16Bits } from './float16.js';
-import type { Placement } from './geometry.js';
+import { computePlacement, type Placement } from './geometry.js';
+import { resizeRows, type PixelBuffer } from './resize.js';
 import type { InputSpec } from './types.js';
 
 export type InputTensorData = Float32Array | Uint16Array | Uint8Array;
 
-/** Per network-channel lookup tables from a raw 0–255 value to the tensor value. */
-function lookupTables(input: InputSpec): Float32Array[] {
-  const tables: Float32Array[] = [];
-  for (let c = 0; c < 3; c++) {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) t[v] = (v * input.scale - input.mean[c]) / input.std[c];
-    tables.push(t);
-  }
-  return tables;
+interface Tables {
+  /** Per network channel: raw value → tensor value (float32 or float16 bits); null for uint8. */
+  lut: (Float32Array | Uint16Array)[] | null;
+  /** Tensor value of the padding, per network channel. */
+  pad: number[];
+  /** Source (RGB) channel each network channel reads. */
+  srcChannel: number[];
 }
 
-const tableCache = new WeakMap<InputSpec, { f32: Float32Array[]; f16: Uint16Array[] }>();
+const tableCache = new WeakMap<InputSpec, Tables>();
 
-function tablesFor(input: InputSpec): { f32: Float32Array[]; f16: Uint16Array[] } {
+function tablesFor(input: InputSpec): Tables {
   let t = tableCache.get(input);
-  if (!t) {
-    const f32 = lookupTables(input);
-    const f16 = f32.map((tab) => Uint16Array.from(tab, (x) => toFloat16Bits(x)));
-    t = { f32, f16 };
-    tableCache.set(input, t);
+  if (t) return t;
+  const srcChannel = input.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  const padRaw = Math.min(255, Math.max(0, Math.round(input.padValue)));
+  let lut: Tables['lut'] = null;
+  if (input.dtype !== 'uint8') {
+    lut = [0, 1, 2].map((c) => {
+      const f32 = new Float32Array(256);
+      for (let v = 0; v < 256; v++) f32[v] = (v * input.scale - input.mean[c]) / input.std[c];
+      return input.dtype === 'float16' ? Uint16Array.from(f32, (x) => toFloat16Bits(x)) : f32;
+    });
   }
+  t = { lut, pad: [0, 1, 2].map((c) => (lut ? lut[c][padRaw] : padRaw)), srcChannel };
+  tableCache.set(input, t);
   return t;
 }
 
@@ -38,57 +45,79 @@ export function inputElementCount(input: InputSpec): number {
   return input.width * input.height * 3;
 }
 
-/**
- * Write `resized` (tightly packed RGB of `placement.resizedWidth × resizedHeight`) into a
- * tensor buffer of the profile's dtype and layout, padding the rest of the canvas.
- * `out` may be a slice of a batch buffer.
- */
-export function writeInputTensor(resized: Uint8Array, placement: Placement, input: InputSpec, out?: InputTensorData): InputTensorData {
-  const W = input.width;
-  const H = input.height;
-  const plane = W * H;
-  const data = out ?? allocate(input);
-  // Network channel k reads source channel src[k]: identity for RGB, reversed for BGR.
-  const srcChannel = input.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  const { resizedWidth: rw, resizedHeight: rh, padX, padY } = placement;
-  const pad = Math.min(255, Math.max(0, Math.round(input.padValue)));
-  const tables = input.dtype === 'float16' ? tablesFor(input).f16 : input.dtype === 'float32' ? tablesFor(input).f32 : null;
-
-  for (let k = 0; k < 3; k++) {
-    const sc = srcChannel[k];
-    const table = tables ? tables[k] : null;
-    const padOut = table ? table[pad] : pad;
-    const nchw = input.layout === 'nchw';
-    const base = nchw ? k * plane : k;
-    const step = nchw ? 1 : 3;
-    const needsPad = rw !== W || rh !== H;
-    if (needsPad) fillChannel(data, base, step, plane, padOut);
-    for (let y = 0; y < rh; y++) {
-      let o = base + ((y + padY) * W + padX) * step;
-      let s = y * rw * 3 + sc;
-      const end = s + rw * 3;
-      if (table) {
-        for (; s < end; s += 3, o += step) data[o] = table[resized[s]];
-      } else {
-        for (; s < end; s += 3, o += step) data[o] = resized[s];
-      }
-    }
-  }
-  return data;
-}
-
-function fillChannel(data: InputTensorData, base: number, step: number, count: number, value: number): void {
-  if (step === 1) {
-    data.fill(value, base, base + count);
-    return;
-  }
-  for (let i = 0, o = base; i < count; i++, o += step) data[o] = value;
-}
-
 /** Allocate a tensor buffer for `batch` images of this input. */
 export function allocate(input: InputSpec, batch = 1): InputTensorData {
   const n = inputElementCount(input) * batch;
   if (input.dtype === 'float16') return new Uint16Array(n);
   if (input.dtype === 'uint8') return new Uint8Array(n);
   return new Float32Array(n);
+}
+
+/**
+ * Resize and place `pixels` into a tensor for `input`. `out` may be a slice of a batch buffer.
+ */
+export function imageToTensor(pixels: PixelBuffer, input: InputSpec, out?: InputTensorData): { data: InputTensorData; placement: Placement } {
+  const placement = computePlacement(pixels.width, pixels.height, input);
+  const data = out ?? allocate(input);
+  fillPadding(data, placement, input);
+  const writeRow = rowWriter(data, placement, input);
+  resizeRows(pixels, placement.resizedWidth, placement.resizedHeight, writeRow);
+  return { data, placement };
+}
+
+/**
+ * Write already-resized, tightly packed RGB (`placement.resizedWidth × resizedHeight`) into a
+ * tensor. Used when the resize happened elsewhere.
+ */
+export function writeInputTensor(resized: Uint8Array, placement: Placement, input: InputSpec, out?: InputTensorData): InputTensorData {
+  const data = out ?? allocate(input);
+  fillPadding(data, placement, input);
+  const writeRow = rowWriter(data, placement, input);
+  const rowLen = placement.resizedWidth * 3;
+  for (let y = 0; y < placement.resizedHeight; y++) writeRow(y, resized.subarray(y * rowLen, (y + 1) * rowLen));
+  return data;
+}
+
+function fillPadding(data: InputTensorData, p: Placement, input: InputSpec): void {
+  if (p.resizedWidth === input.width && p.resizedHeight === input.height) return;
+  const { pad } = tablesFor(input);
+  const plane = input.width * input.height;
+  if (input.layout === 'nchw') {
+    for (let k = 0; k < 3; k++) data.fill(pad[k], k * plane, (k + 1) * plane);
+  } else {
+    for (let i = 0; i < plane * 3; i += 3) {
+      data[i] = pad[0];
+      data[i + 1] = pad[1];
+      data[i + 2] = pad[2];
+    }
+  }
+}
+
+function rowWriter(data: InputTensorData, p: Placement, input: InputSpec): (dy: number, row: Uint8Array) => void {
+  const { lut, srcChannel } = tablesFor(input);
+  const W = input.width;
+  const plane = W * input.height;
+  const rw = p.resizedWidth;
+  // NCHW: each channel's values are contiguous (step 1); NHWC: interleaved (step 3).
+  const nchw = input.layout === 'nchw';
+  const step = nchw ? 1 : 3;
+  return (dy, row) => {
+    const pixel0 = (dy + p.padY) * W + p.padX;
+    for (let k = 0; k < 3; k++) {
+      const start = nchw ? k * plane + pixel0 : pixel0 * 3 + k;
+      if (lut) writeChannelLut(row, srcChannel[k], rw, lut[k], data, start, step);
+      else writeChannelRaw(row, srcChannel[k], rw, data, start, step);
+    }
+  };
+}
+
+// Hot loops as top-level functions with plain parameters: V8 optimises these far better than
+// closures over many captured variables.
+
+function writeChannelLut(row: Uint8Array, sc: number, width: number, lut: Float32Array | Uint16Array, out: InputTensorData, start: number, step: number): void {
+  for (let x = 0, s = sc, o = start; x < width; x++, s += 3, o += step) out[o] = lut[row[s]];
+}
+
+function writeChannelRaw(row: Uint8Array, sc: number, width: number, out: InputTensorData, start: number, step: number): void {
+  for (let x = 0, s = sc, o = start; x < width; x++, s += 3, o += step) out[o] = row[s];
 }

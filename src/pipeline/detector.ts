@@ -11,7 +11,7 @@ import { resolveProfile, type ProfileOverrides } from '../core/profile/overrides
 import type { PixelBuffer } from '../core/resize.js';
 import type { CoreTensor, Detection, DetectOptions, ModelInfo, ModelProfile } from '../core/types.js';
 import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
-import { OnnxNodeBackend, availableCores } from '../runtime/node/onnx-backend.js';
+import { availableCores, startWorkerBackends } from '../runtime/node/onnx-backend.js';
 import { decodeImage } from './image-decode.js';
 import { BUNDLED_MODEL_PATH, mergeOverrides, readSidecar } from './model-source.js';
 import { prepareFeeds } from './preprocess.js';
@@ -78,15 +78,15 @@ export class Detector {
     if (opts.threads !== undefined) checkInteger('threads', opts.threads, 1, 1024);
     const threads = opts.threads ?? Math.max(1, Math.floor(availableCores() / streams));
     const backendOpts: BackendOptions = { threads, spinning: opts.spinning, graphOptimization: opts.graphOptimization };
-    const first = await OnnxNodeBackend.load(source, backendOpts);
-    const backends: InferenceBackend[] = [first];
+    // Each stream is a worker thread with its own session (see runtime/node/onnx-worker.ts).
+    const backends = await startWorkerBackends(source, backendOpts, streams);
+    const first = backends[0];
     try {
       const where = typeof source === 'string' ? `for "${source}"` : 'for the given model';
       const sidecar = typeof source === 'string' ? await readSidecar(source) : null;
       const overrides = mergeOverrides(sidecar, opts.profile);
       const info = await withConcreteOutputShapes(first, overrides);
       const profile = resolveProfile(info, overrides, where);
-      for (let i = 1; i < streams; i++) backends.push(await OnnxNodeBackend.load(source, backendOpts));
       const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels);
       if (opts.warmup !== false) await det.warmup();
       return det;

@@ -1,11 +1,10 @@
 /**
- * Pixels → model feeds for one image: placement (letterbox/stretch), OpenCV-exact bilinear
- * resize, tensor layout, and the extra original-size input DETR-style exports take.
- * Uses only the isomorphic core, so the browser runtime can share it.
+ * Pixels → model feeds for one image: the image tensor (via the isomorphic core) and the
+ * extra original-size input DETR-style exports take.
  */
-import { computePlacement, type Placement } from '../core/geometry.js';
-import { resizeBilinear, type PixelBuffer } from '../core/resize.js';
-import { writeInputTensor } from '../core/tensor-layout.js';
+import type { Placement } from '../core/geometry.js';
+import type { PixelBuffer } from '../core/resize.js';
+import { imageToTensor } from '../core/tensor-layout.js';
 import type { CoreTensor, ModelProfile } from '../core/types.js';
 
 export interface Prepared {
@@ -15,9 +14,7 @@ export interface Prepared {
 
 export function prepareFeeds(pixels: PixelBuffer, profile: ModelProfile): Prepared {
   const input = profile.input;
-  const placement = computePlacement(pixels.width, pixels.height, input);
-  const resized = resizeBilinear(pixels, placement.resizedWidth, placement.resizedHeight);
-  const data = writeInputTensor(resized, placement, input);
+  const { data, placement } = imageToTensor(pixels, input);
   const dims = input.layout === 'nchw' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
   const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
   const size = input.origSizeInput;
