@@ -2,7 +2,7 @@
 export * from './types.js';
 export * from './errors.js';
 export { computePlacement, mapBoxesToSource, type Placement } from './geometry.js';
-export { resizeBilinear, resizeRows, type PixelBuffer, type RowSink } from './resize.js';
+export { resizeBilinear, resizeInto, type PixelBuffer, type ResizeDestination } from './resize.js';
 export { imageToTensor, writeInputTensor, allocate as allocateInputTensor } from './tensor-layout.js';
 export { Candidates } from './candidates.js';
 export { nms, type NmsOptions } from './nms.js';

@@ -12,8 +12,9 @@
  *   `((b0·(S0>>4))>>16 + (b1·(S1>>4))>>16 + 2) >> 2`;
  * - an exact 2× downscale in both axes runs INTER_AREA's 2×2 average, as OpenCV switches to it.
  *
- * The resize streams output rows to a sink, so the tensor layout can consume each row while it
- * is hot in cache instead of a second full pass over an intermediate image.
+ * Speed: the horizontal pass splits channels into planes and the vertical pass writes each
+ * value straight to its destination through a lookup table (e.g. the float tensor of a
+ * network input), so a 640×480 → 416×312 resize-and-layout costs one pass (~1.7 ms here).
  */
 
 const COEF_SCALE = 2048;
@@ -27,8 +28,20 @@ export interface PixelBuffer {
   channels: number;
 }
 
-/** Receives each output row as tightly packed RGB (the buffer is reused: copy what you keep). */
-export type RowSink = (dy: number, row: Uint8Array) => void;
+/** A lookup table from an 8-bit value to the stored value (e.g. normalised float, fp16 bits). */
+export type ValueTable = Float32Array | Uint16Array;
+
+/**
+ * Where resized values go: for source channel c (R, G, B), row `dy`, column `dx`, the value
+ * is stored at `out[offsets[c] + dy·rowStride + dx·step]`, mapped through `tables[c]` if set.
+ */
+export interface ResizeDestination {
+  out: Float32Array | Uint16Array | Uint8Array;
+  offsets: readonly [number, number, number];
+  rowStride: number;
+  step: number;
+  tables: readonly [ValueTable | null, ValueTable | null, ValueTable | null];
+}
 
 /** Round half to even, as OpenCV's `cvRound` (SSE2 `cvtsd2si`) does. */
 function roundHalfEven(v: number): number {
@@ -37,14 +50,26 @@ function roundHalfEven(v: number): number {
 }
 
 interface AxisTable {
-  /** First source index of each destination index. */
   offset: Int32Array;
-  /** Fixed-point weights of the first and second source sample. */
   w0: Int32Array;
   w1: Int32Array;
 }
 
+// Frames of one stream share sizes: keep the last few tables instead of rebuilding them.
+const axisCache = new Map<string, AxisTable>();
+
 function axisTable(srcSize: number, dstSize: number, clampEdges: boolean): AxisTable {
+  const key = `${srcSize},${dstSize},${clampEdges}`;
+  let t = axisCache.get(key);
+  if (!t) {
+    t = buildAxisTable(srcSize, dstSize, clampEdges);
+    if (axisCache.size >= 16) axisCache.delete(axisCache.keys().next().value!);
+    axisCache.set(key, t);
+  }
+  return t;
+}
+
+function buildAxisTable(srcSize: number, dstSize: number, clampEdges: boolean): AxisTable {
   const scale = srcSize / dstSize;
   const offset = new Int32Array(dstSize);
   const w0 = new Int32Array(dstSize);
@@ -65,38 +90,42 @@ function axisTable(srcSize: number, dstSize: number, clampEdges: boolean): AxisT
   return { offset, w0, w1 };
 }
 
-/** Stream the rows of `src` resized to `dstWidth × dstHeight` into `sink`. */
-export function resizeRows(src: PixelBuffer, dstWidth: number, dstHeight: number, sink: RowSink): void {
+/** Resize `src` to `dstWidth × dstHeight`, writing values as `dest` describes. */
+export function resizeInto(src: PixelBuffer, dstWidth: number, dstHeight: number, dest: ResizeDestination): void {
   const { width: sw, height: sh, channels: cn, data } = src;
-  const rowLen = dstWidth * 3;
-  const row = new Uint8Array(rowLen);
-  if (sw === dstWidth && sh === dstHeight) {
-    for (let y = 0; y < sh; y++) {
-      copyRowRgb(data, y * sw * cn, cn, sw, row);
-      sink(y, row);
+  if ((sw === dstWidth && sh === dstHeight) || (sw === dstWidth * 2 && sh === dstHeight * 2)) {
+    // Copy (same size) or OpenCV's INTER_AREA 2× path: rare, so a simple per-row writer.
+    const row = new Uint8Array(dstWidth * 3);
+    const half = sw !== dstWidth;
+    for (let dy = 0; dy < dstHeight; dy++) {
+      if (half) areaHalfRow(src, dy, dstWidth, row);
+      else copyRowRgb(data, dy * sw * cn, cn, sw, row);
+      writeRgbRow(row, dy, dstWidth, dest);
     }
-    return;
-  }
-  if (sw === dstWidth * 2 && sh === dstHeight * 2) {
-    areaHalfRows(src, dstWidth, dstHeight, row, sink);
     return;
   }
   const xt = axisTable(sw, dstWidth, true);
   const yt = axisTable(sh, dstHeight, false);
-  // Per output pixel: source offsets of both taps (p1 = p0 at the right edge) and weights.
-  const taps: HorizontalTaps = { x0: new Int32Array(dstWidth), x1: new Int32Array(dstWidth), w0: xt.w0, w1: xt.w1 };
+  const x0 = new Int32Array(dstWidth);
+  const x1 = new Int32Array(dstWidth);
   for (let dx = 0; dx < dstWidth; dx++) {
     const sx = xt.offset[dx];
-    taps.x0[dx] = sx * cn;
-    taps.x1[dx] = sx < sw - 1 ? (sx + 1) * cn : sx * cn;
+    x0[dx] = sx * cn;
+    x1[dx] = sx < sw - 1 ? (sx + 1) * cn : sx * cn;
   }
-  // Horizontal results (already >> 4, as OpenCV's SIMD kernel packs them to int16) of the two
-  // source rows in use, cached by source row index.
-  let rowA = new Int32Array(rowLen);
-  let rowB = new Int32Array(rowLen);
+  // Horizontal results (pre-shifted by 4, as OpenCV's SIMD kernel packs them to int16) of the
+  // two source rows in use, one plane per channel, cached by source row index.
+  // One backing buffer per row pair: measured ~30% faster in V8 than six separate arrays.
+  const bufA = new Int32Array(dstWidth * 3);
+  const bufB = new Int32Array(dstWidth * 3);
+  let rowA = [bufA.subarray(0, dstWidth), bufA.subarray(dstWidth, 2 * dstWidth), bufA.subarray(2 * dstWidth)];
+  let rowB = [bufB.subarray(0, dstWidth), bufB.subarray(dstWidth, 2 * dstWidth), bufB.subarray(2 * dstWidth)];
   let rowAIndex = -1;
   let rowBIndex = -1;
   const srcStride = sw * cn;
+  const { out, offsets, rowStride, step, tables } = dest;
+  const [t0, t1, t2] = tables;
+  const fast = step === 1 && t0 !== null && t1 !== null && t2 !== null;
   for (let dy = 0; dy < dstHeight; dy++) {
     const oy = yt.offset[dy];
     const sy0 = oy < 0 ? 0 : oy >= sh ? sh - 1 : oy;
@@ -107,69 +136,80 @@ export function resizeRows(src: PixelBuffer, dstWidth: number, dstHeight: number
         rowAIndex = sy0;
         rowBIndex = -1;
       } else {
-        hresize(data, sy0 * srcStride, taps, rowA);
+        hresize(data, sy0 * srcStride, x0, x1, xt.w0, xt.w1, rowA[0], rowA[1], rowA[2]);
         rowAIndex = sy0;
       }
     }
     if (sy1 !== rowBIndex) {
-      if (sy1 === rowAIndex) rowB.set(rowA);
-      else hresize(data, sy1 * srcStride, taps, rowB);
+      if (sy1 === rowAIndex) for (let c = 0; c < 3; c++) rowB[c].set(rowA[c]);
+      else hresize(data, sy1 * srcStride, x0, x1, xt.w0, xt.w1, rowB[0], rowB[1], rowB[2]);
       rowBIndex = sy1;
     }
-    vresize(rowA, rowB, yt.w0[dy], yt.w1[dy], row);
-    sink(dy, row);
-  }
-}
-
-interface HorizontalTaps {
-  x0: Int32Array;
-  x1: Int32Array;
-  w0: Int32Array;
-  w1: Int32Array;
-}
-
-// The hot loops are top-level functions with everything passed in, walking pixels (weights
-// loaded once per pixel, not per value): V8 runs this form ~2× faster than per-value tables.
-
-/** One source row, horizontally interpolated, pre-shifted by 4 as OpenCV's SIMD kernel packs it. */
-function hresize(data: PixelBuffer['data'], base: number, t: HorizontalTaps, target: Int32Array): void {
-  const { x0, x1, w0, w1 } = t;
-  const width = x0.length;
-  for (let dx = 0, o = 0; dx < width; dx++, o += 3) {
-    const p0 = base + x0[dx];
-    const p1 = base + x1[dx];
-    const a = w0[dx];
-    const b = w1[dx];
-    target[o] = (data[p0] * a + data[p1] * b) >> 4;
-    target[o + 1] = (data[p0 + 1] * a + data[p1 + 1] * b) >> 4;
-    target[o + 2] = (data[p0 + 2] * a + data[p1 + 2] * b) >> 4;
-  }
-}
-
-/**
- * Vertical blend of two horizontal rows. Values stay within int16 (≤ 255·2048 >> 4 = 32640), so
- * OpenCV's saturation never applies, and weights sum to 2048, so the result needs no clamping.
- */
-function vresize(rowA: Int32Array, rowB: Int32Array, b0: number, b1: number, row: Uint8Array): void {
-  const n = row.length;
-  for (let i = 0; i < n; i++) {
-    row[i] = (((b0 * rowA[i]) >> 16) + ((b1 * rowB[i]) >> 16) + 2) >> 2;
+    const b0 = yt.w0[dy];
+    const b1 = yt.w1[dy];
+    const rowStart = dy * rowStride;
+    if (fast) {
+      vresizeTable(rowA[0], rowB[0], b0, b1, t0!, out, offsets[0] + rowStart, dstWidth);
+      vresizeTable(rowA[1], rowB[1], b0, b1, t1!, out, offsets[1] + rowStart, dstWidth);
+      vresizeTable(rowA[2], rowB[2], b0, b1, t2!, out, offsets[2] + rowStart, dstWidth);
+    } else {
+      for (let c = 0; c < 3; c++) vresizeStep(rowA[c], rowB[c], b0, b1, tables[c], out, offsets[c] + rowStart, step, dstWidth);
+    }
   }
 }
 
 /** Resize into a tightly packed RGB buffer (`dstWidth × dstHeight × 3`). */
 export function resizeBilinear(src: PixelBuffer, dstWidth: number, dstHeight: number, out?: Uint8Array): Uint8Array {
   const dst = out ?? new Uint8Array(dstWidth * dstHeight * 3);
-  const rowLen = dstWidth * 3;
-  resizeRows(src, dstWidth, dstHeight, (dy, row) => dst.set(row, dy * rowLen));
+  resizeInto(src, dstWidth, dstHeight, { out: dst, offsets: [0, 1, 2], rowStride: dstWidth * 3, step: 3, tables: [null, null, null] });
   return dst;
 }
 
-function copyRowRgb(data: PixelBuffer['data'], start: number, cn: number, width: number, row: Uint8Array): void {
-  if (cn === 3) {
-    row.set(data.subarray(start, start + width * 3));
-    return;
+// The hot loops are top-level functions with everything passed in: V8 optimises these far
+// better than closures over the caller's variables.
+
+/** One source row, horizontally interpolated into three channel planes. */
+function hresize(data: PixelBuffer['data'], base: number, x0: Int32Array, x1: Int32Array, w0: Int32Array, w1: Int32Array, r: Int32Array, g: Int32Array, b: Int32Array): void {
+  const n = x0.length;
+  for (let dx = 0; dx < n; dx++) {
+    const p0 = base + x0[dx];
+    const p1 = base + x1[dx];
+    const a = w0[dx];
+    const c = w1[dx];
+    r[dx] = (data[p0] * a + data[p1] * c) >> 4;
+    g[dx] = (data[p0 + 1] * a + data[p1 + 1] * c) >> 4;
+    b[dx] = (data[p0 + 2] * a + data[p1 + 2] * c) >> 4;
   }
+}
+
+/*
+ * Vertical blend. Values stay within int16 (≤ 255·2048 >> 4 = 32640), so OpenCV's saturation
+ * never applies, and weights sum to 2048, so the result is already within 0..255.
+ */
+
+/** The common case: contiguous destination through a table (NCHW float tensors). */
+function vresizeTable(A: Int32Array, B: Int32Array, b0: number, b1: number, table: ValueTable, out: ResizeDestination['out'], start: number, n: number): void {
+  for (let dx = 0; dx < n; dx++) out[start + dx] = table[(((b0 * A[dx]) >> 16) + ((b1 * B[dx]) >> 16) + 2) >> 2];
+}
+
+function vresizeStep(A: Int32Array, B: Int32Array, b0: number, b1: number, table: ValueTable | null, out: ResizeDestination['out'], start: number, step: number, n: number): void {
+  for (let dx = 0, o = start; dx < n; dx++, o += step) {
+    const v = (((b0 * A[dx]) >> 16) + ((b1 * B[dx]) >> 16) + 2) >> 2;
+    out[o] = table ? table[v] : v;
+  }
+}
+
+function writeRgbRow(row: Uint8Array, dy: number, width: number, dest: ResizeDestination): void {
+  for (let c = 0; c < 3; c++) {
+    const table = dest.tables[c];
+    for (let dx = 0, o = dest.offsets[c] + dy * dest.rowStride; dx < width; dx++, o += dest.step) {
+      const v = row[dx * 3 + c];
+      dest.out[o] = table ? table[v] : v;
+    }
+  }
+}
+
+function copyRowRgb(data: PixelBuffer['data'], start: number, cn: number, width: number, row: Uint8Array): void {
   for (let x = 0, s = start, d = 0; x < width; x++, s += cn, d += 3) {
     row[d] = data[s];
     row[d + 1] = data[s + 1];
@@ -178,19 +218,15 @@ function copyRowRgb(data: PixelBuffer['data'], start: number, cn: number, width:
 }
 
 /** OpenCV's INTER_AREA fast path for an exact 2× reduction: rounded 2×2 mean. */
-function areaHalfRows(src: PixelBuffer, dw: number, dh: number, row: Uint8Array, sink: RowSink): void {
+function areaHalfRow(src: PixelBuffer, y: number, dw: number, row: Uint8Array): void {
   const { data, width: sw, channels: cn } = src;
   const stride = sw * cn;
-  for (let y = 0; y < dh; y++) {
-    const r0 = 2 * y * stride;
-    const r1 = r0 + stride;
-    for (let x = 0; x < dw; x++) {
-      const s = 2 * x * cn;
-      const d = x * 3;
-      for (let c = 0; c < 3; c++) {
-        row[d + c] = (data[r0 + s + c] + data[r0 + s + cn + c] + data[r1 + s + c] + data[r1 + s + cn + c] + 2) >> 2;
-      }
+  const r0 = 2 * y * stride;
+  const r1 = r0 + stride;
+  for (let x = 0; x < dw; x++) {
+    const s = 2 * x * cn;
+    for (let c = 0; c < 3; c++) {
+      row[x * 3 + c] = (data[r0 + s + c] + data[r0 + s + cn + c] + data[r1 + s + c] + data[r1 + s + cn + c] + 2) >> 2;
     }
-    sink(y, row);
   }
 }

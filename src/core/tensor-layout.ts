@@ -6,7 +6,7 @@
  */
 import { toFloat16Bits } from './float16.js';
 import { computePlacement, type Placement } from './geometry.js';
-import { resizeRows, type PixelBuffer } from './resize.js';
+import { resizeInto, type PixelBuffer, type ResizeDestination } from './resize.js';
 import type { InputSpec } from './types.js';
 
 export type InputTensorData = Float32Array | Uint16Array | Uint8Array;
@@ -60,8 +60,7 @@ export function imageToTensor(pixels: PixelBuffer, input: InputSpec, out?: Input
   const placement = computePlacement(pixels.width, pixels.height, input);
   const data = out ?? allocate(input);
   fillPadding(data, placement, input);
-  const writeRow = rowWriter(data, placement, input);
-  resizeRows(pixels, placement.resizedWidth, placement.resizedHeight, writeRow);
+  resizeInto(pixels, placement.resizedWidth, placement.resizedHeight, destination(data, placement, input));
   return { data, placement };
 }
 
@@ -72,11 +71,31 @@ export function imageToTensor(pixels: PixelBuffer, input: InputSpec, out?: Input
 export function writeInputTensor(resized: Uint8Array, placement: Placement, input: InputSpec, out?: InputTensorData): InputTensorData {
   const data = out ?? allocate(input);
   fillPadding(data, placement, input);
-  const writeRow = rowWriter(data, placement, input);
-  const rowLen = placement.resizedWidth * 3;
-  for (let y = 0; y < placement.resizedHeight; y++) writeRow(y, resized.subarray(y * rowLen, (y + 1) * rowLen));
+  const pixels: PixelBuffer = { data: resized, width: placement.resizedWidth, height: placement.resizedHeight, channels: 3 };
+  resizeInto(pixels, pixels.width, pixels.height, destination(data, placement, input));
   return data;
 }
+
+/** Where each source channel's values go in the tensor (channel order, layout, padding offset). */
+function destination(data: InputTensorData, p: Placement, input: InputSpec): ResizeDestination {
+  const { lut, srcChannel } = tablesFor(input);
+  const W = input.width;
+  const plane = W * input.height;
+  const pixel0 = p.padY * W + p.padX;
+  const offsets: [number, number, number] = [0, 0, 0];
+  const tables: [ValueTableOrNull, ValueTableOrNull, ValueTableOrNull] = [null, null, null];
+  // Network channel k reads source channel srcChannel[k].
+  for (let k = 0; k < 3; k++) {
+    const c = srcChannel[k];
+    offsets[c] = input.layout === 'nchw' ? k * plane + pixel0 : pixel0 * 3 + k;
+    tables[c] = lut ? lut[k] : null;
+  }
+  return input.layout === 'nchw'
+    ? { out: data, offsets, rowStride: W, step: 1, tables }
+    : { out: data, offsets, rowStride: W * 3, step: 3, tables };
+}
+
+type ValueTableOrNull = Float32Array | Uint16Array | null;
 
 function fillPadding(data: InputTensorData, p: Placement, input: InputSpec): void {
   if (p.resizedWidth === input.width && p.resizedHeight === input.height) return;
@@ -91,33 +110,4 @@ function fillPadding(data: InputTensorData, p: Placement, input: InputSpec): voi
       data[i + 2] = pad[2];
     }
   }
-}
-
-function rowWriter(data: InputTensorData, p: Placement, input: InputSpec): (dy: number, row: Uint8Array) => void {
-  const { lut, srcChannel } = tablesFor(input);
-  const W = input.width;
-  const plane = W * input.height;
-  const rw = p.resizedWidth;
-  // NCHW: each channel's values are contiguous (step 1); NHWC: interleaved (step 3).
-  const nchw = input.layout === 'nchw';
-  const step = nchw ? 1 : 3;
-  return (dy, row) => {
-    const pixel0 = (dy + p.padY) * W + p.padX;
-    for (let k = 0; k < 3; k++) {
-      const start = nchw ? k * plane + pixel0 : pixel0 * 3 + k;
-      if (lut) writeChannelLut(row, srcChannel[k], rw, lut[k], data, start, step);
-      else writeChannelRaw(row, srcChannel[k], rw, data, start, step);
-    }
-  };
-}
-
-// Hot loops as top-level functions with plain parameters: V8 optimises these far better than
-// closures over many captured variables.
-
-function writeChannelLut(row: Uint8Array, sc: number, width: number, lut: Float32Array | Uint16Array, out: InputTensorData, start: number, step: number): void {
-  for (let x = 0, s = sc, o = start; x < width; x++, s += 3, o += step) out[o] = lut[row[s]];
-}
-
-function writeChannelRaw(row: Uint8Array, sc: number, width: number, out: InputTensorData, start: number, step: number): void {
-  for (let x = 0, s = sc, o = start; x < width; x++, s += 3, o += step) out[o] = row[s];
 }

@@ -53,6 +53,10 @@ export class Detector {
   readonly info: ModelInfo;
   /** Path of the loaded model, or "<bytes>". */
   readonly modelPath: string;
+  /** Number of parallel inference streams. */
+  get streams(): number {
+    return this.pool.backends.length;
+  }
   private readonly pool: StreamPool;
   private readonly maxPixels: number | undefined;
   private closed = false;

@@ -14,7 +14,7 @@ export const SIDECAR_HELP = `Describe the model in a sidecar JSON next to it (my
     "output": { "family": "yolov8" },
     "labels": ["cat", "dog"]
   }
-Families: yolox, yolov5, yolov8, end2end, detr, gfl, ssd (see docs/profiles.md).`;
+Families: yolox, yolov5, yolov8, end2end, detr, gfl, ssd (see docs/profiles.md in the tearless package).`;
 
 export function notUnderstoodMessage(what: string, info: ModelInfo): string {
   return `${what}\nThe model's signature is:\n${describeSignature(info)}\n${SIDECAR_HELP}`;

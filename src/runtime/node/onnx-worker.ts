@@ -37,8 +37,17 @@ port.on('message', async (msg: Message) => {
       const feeds = toOrtFeeds(msg.feeds);
       const results = msg.outputNames ? await session.run(feeds, msg.outputNames) : await session.run(feeds);
       const outputs = fromOrtResults(results);
-      // Output buffers may be owned by onnxruntime; copy-on-post (structured clone) is safe.
-      port.postMessage({ type: 'result', id: msg.id, outputs });
+      // Hand the output buffers over instead of copying them (YOLOX: 1.2 MB per image).
+      const transfer = new Set<ArrayBuffer>();
+      for (const t of Object.values(outputs)) {
+        const buf = (t.data as { buffer?: unknown }).buffer;
+        if (buf instanceof ArrayBuffer) transfer.add(buf);
+      }
+      try {
+        port.postMessage({ type: 'result', id: msg.id, outputs }, [...transfer]);
+      } catch {
+        port.postMessage({ type: 'result', id: msg.id, outputs }); // a buffer that cannot move is copied
+      }
     } catch (err) {
       port.postMessage({ type: 'error', id: msg.id, message: (err as Error).message });
     }
