@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { isTearlessError } from '../core/errors.js';
 import { runPredict } from './predict.js';
 import { runInfo } from './info.js';
+import { runCompare } from './compare.js';
 import { integerIn, numberIn } from './options.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -55,6 +56,25 @@ Examples:
     .option('--json', 'print the resolved profile as JSON')
     .action(async (flags) => {
       process.exitCode = await runInfo(flags);
+    });
+
+  program
+    .command('compare')
+    .description('match the boxes of two models (or a model and reference detections) image by image')
+    .option('-m, --model <file>', 'a model (give two, or one with --reference)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--reference <file>', 'reference detections: JSON Lines from `tearless predict --json`')
+    .option('--images <dir|glob|file>', 'images to compare on')
+    .option('--conf <score>', 'minimum score on both sides', numberIn('--conf', 0, 1), 0.3)
+    .option('--iou <iou>', 'NMS IoU threshold', numberIn('--iou', 0, 1), 0.45)
+    .option('--match-iou <iou>', 'minimum IoU for two boxes to be the same object', numberIn('--match-iou', 0, 1), 0.5)
+    .option('--threads <n>', 'intra-op threads per model', integerIn('--threads', 1, 1024))
+    .option('--json', 'print the comparison as JSON')
+    .addHelpText('after', `
+Examples:
+  $ tearless compare -m model_fp32.onnx -m model_int8.onnx --images val/
+  $ tearless predict -m exported.onnx val/ --json > ref.jsonl && tearless compare --reference ref.jsonl -m other.onnx --images val/`)
+    .action(async (flags) => {
+      process.exitCode = await runCompare(flags);
     });
 
   return program;
