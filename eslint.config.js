@@ -15,7 +15,7 @@ export default tseslint.config(
   },
   {
     // The isomorphic core must not reach for Node or DOM APIs: it runs in the browser too.
-    files: ['src/core/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/eval/*.ts', 'src/eval/datasets/xml.ts', 'src/eval/datasets/yaml.ts'],
     languageOptions: { globals: { ...globals['shared-node-browser'] } },
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'sharp', 'onnxruntime-*'] }],

@@ -9,7 +9,7 @@ import { TearlessError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import { compareDetections, summarize, type ImageComparison } from '../eval/compare.js';
 import { Detector } from '../pipeline/detector.js';
-import { expandInputs } from './inputs.js';
+import { expandInputs } from '../pipeline/image-files.js';
 
 export interface CompareFlags {
   model: string[];

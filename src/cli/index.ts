@@ -5,7 +5,9 @@ import pc from 'picocolors';
 import { isTearlessError } from '../core/errors.js';
 import { runPredict } from './predict.js';
 import { runInfo } from './info.js';
+import { benchCommand } from './bench.js';
 import { runCompare } from './compare.js';
+import { runEval } from './eval.js';
 import { integerIn, numberIn } from './options.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -59,6 +61,35 @@ Examples:
     });
 
   program
+    .command('eval')
+    .description('score models on a labelled dataset (COCO mAP, exactly as pycocotools)')
+    .option('-m, --model <file>', 'model to evaluate (repeat for a side-by-side table; default: the bundled one)', (v: string, prev: string[] = []) => [...prev, v])
+    .requiredOption('--data <path>', 'COCO instances .json, YOLO data.yaml or image folder, or Pascal VOC folder')
+    .option('--images <dir>', 'image folder for a COCO .json (default: found beside it)')
+    .option('--split <name>', 'split for YOLO data.yaml / VOC ImageSets (default: val)')
+    .option('--detections <file>', 'score an existing COCO results .json instead of running a model')
+    .option('--conf <score>', 'minimum score kept for scoring', numberIn('--conf', 0, 1), 0.001)
+    .option('--iou <iou>', 'NMS IoU threshold', numberIn('--iou', 0, 1), 0.65)
+    .option('--max-det <n>', 'detections per image (COCO maxDets)', integerIn('--max-det', 1, 100000), 100)
+    .option('--class-map <json|file>', 'model label (or index) → dataset category name/id, or null to drop')
+    .option('--json', 'print {"stats": [12 numbers], "map", "map50", "map75", "perClass", "images", "detections"}')
+    .option('--save-results <file>', 'write the detections as COCO results JSON')
+    .option('--plots <dir>', 'write precision–recall curves and a per-class AP chart (SVG)')
+    .option('--threads <n>', 'intra-op threads per stream', integerIn('--threads', 1, 1024))
+    .option('--streams <n>', 'parallel inference streams', integerIn('--streams', 1, 64))
+    .option('--no-progress', 'no progress bar')
+    .addHelpText('after', `
+Examples:
+  $ tearless eval -m model.onnx --data instances_val.json --images val/
+  $ tearless eval --detections results.json --data instances_val.json
+  $ tearless eval -m model.onnx --data data.yaml
+  $ tearless eval -m model.onnx --data VOCdevkit/VOC2012 --class-map '{"motorbike": "motorcycle"}'
+  $ tearless eval -m a.onnx -m b.onnx --data instances_val.json --images val/`)
+    .action(async (flags) => {
+      process.exitCode = await runEval(flags);
+    });
+
+  program
     .command('compare')
     .description('match the boxes of two models (or a model and reference detections) image by image')
     .option('-m, --model <file>', 'a model (give two, or one with --reference)', (v: string, prev: string[] = []) => [...prev, v])
@@ -76,6 +107,8 @@ Examples:
     .action(async (flags) => {
       process.exitCode = await runCompare(flags);
     });
+
+  program.addCommand(benchCommand());
 
   return program;
 }

@@ -1,4 +1,4 @@
-/** Expand CLI image arguments (files, directories, globs) into an ordered list of paths. */
+/** Expand image arguments (files, directories, globs) into an ordered list of paths. */
 import { stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
