@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TearlessError, checkInteger } from '../core/errors.js';
-import { postprocess, resolveDetectOptions } from '../core/postprocess.js';
+import { postprocess, resolveDetectOptions, type ResolvedDetectOptions } from '../core/postprocess.js';
 import { resolveProfile, type ProfileOverrides } from '../core/profile/overrides.js';
 import type { PixelBuffer } from '../core/resize.js';
 import type { CoreTensor, Detection, DetectOptions, ModelInfo, ModelProfile } from '../core/types.js';
@@ -14,7 +14,7 @@ import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
 import { availableCores, startWorkerBackends } from '../runtime/node/onnx-backend.js';
 import { decodeImage } from './image-decode.js';
 import { BUNDLED_MODEL_PATH, mergeOverrides, readSidecar } from './model-source.js';
-import { prepareFeeds } from './preprocess.js';
+import { prepareBatchFeeds } from './preprocess.js';
 import { StreamPool } from './stream-pool.js';
 
 export interface DetectorOptions extends BackendOptions {
@@ -26,6 +26,8 @@ export interface DetectorOptions extends BackendOptions {
   maxPixels?: number;
   /** Run one inference at load so the first real request is not slow (default true). */
   warmup?: boolean;
+  /** Upper bound of a batch for models with a dynamic batch dimension (default 8). */
+  maxBatchSize?: number;
 }
 
 /** Milliseconds spent in each stage of one detection. */
@@ -59,14 +61,16 @@ export class Detector {
   }
   private readonly pool: StreamPool;
   private readonly maxPixels: number | undefined;
+  private readonly batchLimit: number;
   private closed = false;
 
-  private constructor(modelPath: string, backends: InferenceBackend[], profile: ModelProfile, maxPixels: number | undefined) {
+  private constructor(modelPath: string, backends: InferenceBackend[], profile: ModelProfile, maxPixels: number | undefined, batchLimit: number) {
     this.modelPath = modelPath;
     this.pool = new StreamPool(backends);
     this.info = backends[0].info;
     this.profile = profile;
     this.maxPixels = maxPixels;
+    this.batchLimit = batchLimit;
   }
 
   /**
@@ -91,7 +95,8 @@ export class Detector {
       const overrides = mergeOverrides(sidecar, opts.profile);
       const info = await withConcreteOutputShapes(first, overrides);
       const profile = resolveProfile(info, overrides, where);
-      const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels);
+      const batchLimit = checkInteger('maxBatchSize', opts.maxBatchSize ?? 8, 1, 1024);
+      const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels, batchLimit);
       if (opts.warmup !== false) await det.warmup();
       return det;
     } catch (err) {
@@ -117,9 +122,23 @@ export class Detector {
 
   /** Detect objects in already-decoded RGB(A) pixels (video frames, canvases). */
   async detectPixels(pixels: PixelBuffer, opts?: DetectOptions, resolvedOpts = resolveDetectOptions(opts, this.profile.labels)): Promise<DetectResult> {
+    const [result] = await this.detectPixelsBatch([pixels], opts, resolvedOpts);
+    return result;
+  }
+
+  /**
+   * Detect objects in several decoded images with ONE inference run (dynamic batching). The
+   * model must accept a batch dimension of `pixels.length` (see `maxBatchSize`).
+   */
+  async detectPixelsBatch(pixels: readonly PixelBuffer[], opts?: DetectOptions | readonly DetectOptions[], resolvedOpts?: ResolvedDetectOptions): Promise<DetectResult[]> {
+    // One options object for all images, or one per image (requests batched together).
+    const perImage = pixels.map((_, i) => resolvedOpts ?? resolveDetectOptions(Array.isArray(opts) ? opts[i] : (opts as DetectOptions | undefined), this.profile.labels));
     if (this.closed) throw new TearlessError('TL_ERR_CLOSED', 'This detector was closed; load the model again.');
+    if (pixels.length > this.maxBatchSize) {
+      throw new TearlessError('TL_ERR_BAD_OPTION', `This model runs at most ${this.maxBatchSize} image(s) per inference; got ${pixels.length}.`);
+    }
     const t0 = performance.now();
-    const { feeds, placement } = prepareFeeds(pixels, this.profile);
+    const { feeds, placements } = prepareBatchFeeds(pixels, this.profile);
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;
@@ -129,14 +148,38 @@ export class Detector {
       t3 = performance.now();
       return out;
     });
-    const detections = postprocess(outputs, this.info.outputs.map((o) => o.name), this.profile, placement, resolvedOpts);
-    const t4 = performance.now();
-    return {
-      width: pixels.width,
-      height: pixels.height,
-      detections,
-      timings: { decodeMs: 0, preprocessMs: t1 - t0, queueMs: t2 - t1, inferMs: t3 - t2, postprocessMs: t4 - t3 },
-    };
+    const names = this.info.outputs.map((o) => o.name);
+    return pixels.map((px, i) => {
+      const s = performance.now();
+      const detections = postprocess(outputs, names, this.profile, placements[i], perImage[i], i);
+      return {
+        width: px.width,
+        height: px.height,
+        detections,
+        timings: { decodeMs: 0, preprocessMs: (t1 - t0) / pixels.length, queueMs: t2 - t1, inferMs: t3 - t2, postprocessMs: performance.now() - s },
+      };
+    });
+  }
+
+  /** Decode an encoded image with this detector's pixel limit (EXIF-oriented RGB). */
+  decode(bytes: Uint8Array, sourceName = 'image'): Promise<PixelBuffer> {
+    return decodeImage(bytes, { maxPixels: this.maxPixels, sourceName });
+  }
+
+  /** Run the model on raw tensors (no pre/post-processing) on one of the inference streams. */
+  run(feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>> {
+    if (this.closed) return Promise.reject(new TearlessError('TL_ERR_CLOSED', 'This detector was closed; load the model again.'));
+    return this.pool.use((backend) => backend.run(feeds, outputNames));
+  }
+
+  /**
+   * Largest batch one inference accepts: 1 when the image input's batch dimension is fixed,
+   * else `DetectorOptions.maxBatchSize` (default 8).
+   */
+  get maxBatchSize(): number {
+    const image = this.info.inputs.find((i) => i.name === this.profile.input.name);
+    const batchDim = image?.shape[this.profile.input.layout === 'nchw' ? 0 : 0];
+    return typeof batchDim === 'number' && batchDim > 0 ? batchDim : this.batchLimit;
   }
 
   /** Run every stream once on a grey image so the first real call is not slow. */

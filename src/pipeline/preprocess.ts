@@ -4,7 +4,7 @@
  */
 import type { Placement } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/resize.js';
-import { imageToTensor } from '../core/tensor-layout.js';
+import { allocate, imageToTensor, inputElementCount } from '../core/tensor-layout.js';
 import type { CoreTensor, ModelProfile } from '../core/types.js';
 
 export interface Prepared {
@@ -27,4 +27,29 @@ export function prepareFeeds(pixels: PixelBuffer, profile: ModelProfile): Prepar
     };
   }
   return { feeds, placement };
+}
+
+/** Several images into one batched input tensor ([N, 3, H, W] or [N, H, W, 3]). */
+export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: ModelProfile): { feeds: Record<string, CoreTensor>; placements: Placement[] } {
+  if (pixels.length === 1) {
+    const { feeds, placement } = prepareFeeds(pixels[0], profile);
+    return { feeds, placements: [placement] };
+  }
+  const input = profile.input;
+  const n = pixels.length;
+  const per = inputElementCount(input);
+  const data = allocate(input, n);
+  const placements = pixels.map((px, i) => imageToTensor(px, input, data.subarray(i * per, (i + 1) * per)).placement);
+  const dims = input.layout === 'nchw' ? [n, 3, input.height, input.width] : [n, input.height, input.width, 3];
+  const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
+  const size = input.origSizeInput;
+  if (size) {
+    const pairs = pixels.flatMap((px) => (size.order === 'wh' ? [px.width, px.height] : [px.height, px.width]));
+    feeds[size.name] = {
+      type: size.dtype,
+      data: size.dtype === 'int64' ? BigInt64Array.from(pairs, BigInt) : size.dtype === 'int32' ? Int32Array.from(pairs) : Float32Array.from(pairs),
+      dims: [n, 2],
+    };
+  }
+  return { feeds, placements };
 }

@@ -1,0 +1,245 @@
+/**
+ * The model manager: loads every model of the repository (newest version of each name),
+ * routes requests to a version's scheduler, hot-reloads changed or new versions (the new one
+ * is loaded and warmed before it replaces the old; a broken file leaves the old one serving),
+ * and reports state and statistics.
+ */
+import { TearlessError, isTearlessError } from '../core/errors.js';
+import type { CoreTensor, DetectOptions } from '../core/types.js';
+import { Detector } from '../pipeline/detector.js';
+import { BUNDLED_MODEL_PATH } from '../pipeline/model-source.js';
+import { checkModelName, checkVersion, scanSources, type RepositoryEntry } from './model-repository.js';
+import { ModelScheduler } from './scheduler.js';
+import type { ModelManager, ModelManagerOptions, ModelStats, ModelVersionStatus, ServedDetectResult, ServedModel } from './types.js';
+
+interface Slot {
+  entry: RepositoryEntry;
+  state: ModelVersionStatus['state'];
+  reason?: string;
+  scheduler?: ModelScheduler;
+  served?: ServedModel;
+}
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+export function createModelManager(options: ModelManagerOptions): ModelManager {
+  return new RepositoryModelManager(options);
+}
+
+class RepositoryModelManager implements ModelManager {
+  /** name → version → slot */
+  private readonly models = new Map<string, Map<string, Slot>>();
+  /** Names explicitly unloaded through the repository API (not reloaded by the rescan). */
+  private readonly unloaded = new Set<string>();
+  private readonly sources: string[];
+  private readonly log: NonNullable<ModelManagerOptions['logger']>;
+  private readonly loaded: Promise<void>;
+  private loadedOnce = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private rescanning: Promise<void> | null = null;
+  private firstName: string | undefined;
+
+  constructor(private readonly opts: ModelManagerOptions) {
+    this.sources = opts.sources.length ? [...opts.sources] : [BUNDLED_MODEL_PATH];
+    this.log = opts.logger ?? silent;
+    this.loaded = this.rescan().then(() => {
+      this.loadedOnce = true;
+      const interval = opts.reloadIntervalMs ?? 2000;
+      if (interval > 0 && !this.closed) {
+        this.timer = setInterval(() => void this.rescan().catch((err) => this.log.error({ err }, 'repository rescan failed')), interval);
+        this.timer.unref();
+      }
+    });
+  }
+
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  get defaultModel(): string | undefined {
+    return this.firstName;
+  }
+
+  ready(): boolean {
+    if (!this.loadedOnce || this.closed || this.models.size === 0) return false;
+    for (const [name, versions] of this.models) {
+      if (this.unloaded.has(name)) continue;
+      if (![...versions.values()].some((s) => s.state === 'ready')) return false;
+    }
+    return true;
+  }
+
+  index(): ModelVersionStatus[] {
+    const out: ModelVersionStatus[] = [];
+    for (const [name, versions] of this.models) {
+      for (const [version, s] of versions) out.push({ name, version, path: s.entry.path, state: s.state, ...(s.reason ? { reason: s.reason } : {}) });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+  }
+
+  get(name: string, version?: string): ServedModel {
+    return this.slot(name, version).served!;
+  }
+
+  async detect(name: string, version: string | undefined, image: Uint8Array, opts?: DetectOptions): Promise<ServedDetectResult> {
+    const slot = this.slot(name, version);
+    const result = await slot.scheduler!.detect(image, opts);
+    return { ...result, model: slot.entry.name, version: slot.entry.version };
+  }
+
+  infer(name: string, version: string | undefined, feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>> {
+    return this.slot(name, version).scheduler!.infer(feeds, outputNames);
+  }
+
+  async load(name: string): Promise<void> {
+    checkModelName(name);
+    this.unloaded.delete(name);
+    await this.rescan();
+    const versions = this.models.get(name);
+    if (!versions) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model "${name}" is not in the repository.`);
+    const failed = [...versions.values()].find((s) => s.state === 'failed');
+    if (![...versions.values()].some((s) => s.state === 'ready')) {
+      throw new TearlessError('TL_ERR_MODEL_UNAVAILABLE', `Model "${name}" failed to load: ${failed?.reason ?? 'unknown reason'}`);
+    }
+  }
+
+  async unload(name: string): Promise<void> {
+    checkModelName(name);
+    const versions = this.models.get(name);
+    if (!versions) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model "${name}" is not in the repository.`);
+    this.unloaded.add(name);
+    await Promise.all([...versions.values()].map((s) => this.retire(s, 'unavailable', 'unloaded through the repository API')));
+  }
+
+  stats(name?: string, version?: string): ModelStats[] {
+    if (name !== undefined) this.slot(name, version); // 404s for unknown names/versions
+    const out: ModelStats[] = [];
+    for (const [n, versions] of this.models) {
+      if (name !== undefined && n !== name) continue;
+      for (const [v, s] of versions) {
+        if (version !== undefined && v !== version) continue;
+        if (s.scheduler) out.push({ ...s.scheduler.stats, batchSizes: { ...s.scheduler.stats.batchSizes } });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.loaded.catch(() => {});
+    await this.rescanning?.catch(() => {});
+    await Promise.all([...this.models.values()].flatMap((v) => [...v.values()]).map((s) => this.retire(s, 'unavailable', 'server shutting down')));
+  }
+
+  /** The slot serving `name` (newest ready version) or the named version. */
+  private slot(name: string, version?: string): Slot {
+    checkModelName(name);
+    const versions = this.models.get(name);
+    if (!versions) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Unknown model "${name}". Known: ${[...this.models.keys()].join(', ') || 'none'}.`);
+    if (version !== undefined) {
+      checkVersion(version);
+      const s = versions.get(String(Number(version)));
+      if (!s) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model "${name}" has no version ${version}. Versions: ${[...versions.keys()].join(', ')}.`);
+      if (s.state !== 'ready') throw new TearlessError('TL_ERR_MODEL_UNAVAILABLE', `Model "${name}" version ${version} is ${s.state}${s.reason ? `: ${s.reason}` : ''}.`);
+      return s;
+    }
+    const ready = [...versions.values()].filter((s) => s.state === 'ready').sort((a, b) => Number(b.entry.version) - Number(a.entry.version));
+    if (!ready.length) {
+      const why = [...versions.values()].map((s) => `v${s.entry.version} ${s.state}${s.reason ? ` (${s.reason})` : ''}`).join('; ');
+      throw new TearlessError('TL_ERR_MODEL_UNAVAILABLE', `Model "${name}" has no ready version: ${why}.`);
+    }
+    return ready[0];
+  }
+
+  /** Bring the loaded set in line with the repository. Serialised: one rescan at a time. */
+  private rescan(): Promise<void> {
+    const run = (this.rescanning ?? Promise.resolve()).then(() => this.rescanOnce());
+    this.rescanning = run.catch(() => {});
+    return run;
+  }
+
+  private async rescanOnce(): Promise<void> {
+    if (this.closed) return;
+    const entries = await scanSources(this.sources);
+    this.firstName ??= entries[0]?.name;
+    const byName = new Map<string, RepositoryEntry[]>();
+    for (const e of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+
+    for (const [name, list] of byName) {
+      if (this.unloaded.has(name)) continue;
+      const versions = this.models.get(name) ?? new Map<string, Slot>();
+      this.models.set(name, versions);
+      // Serve the newest version (Triton's default policy "latest 1").
+      const newest = list.sort((a, b) => Number(b.version) - Number(a.version))[0];
+      const current = versions.get(newest.version);
+      if (current && current.entry.signature === newest.signature && current.state !== 'unavailable') continue;
+      if (current?.state === 'failed' && current.entry.signature === newest.signature) continue; // same broken file
+      await this.loadVersion(name, newest, versions);
+    }
+    // Versions whose files disappeared stop serving.
+    for (const [name, versions] of this.models) {
+      for (const [v, s] of versions) {
+        const still = byName.get(name)?.some((e) => e.version === v);
+        if (!still && s.state !== 'unavailable') await this.retire(s, 'unavailable', 'removed from the repository');
+      }
+    }
+  }
+
+  private async loadVersion(name: string, entry: RepositoryEntry, versions: Map<string, Slot>): Promise<void> {
+    const previous = versions.get(entry.version);
+    const slot: Slot = { entry, state: 'loading' };
+    // While a replacement loads, the old slot keeps serving; record the new one beside it.
+    if (!previous || previous.state !== 'ready') versions.set(entry.version, slot);
+    this.log.info({ model: name, version: entry.version, path: entry.path }, 'loading model');
+    try {
+      const detector = await Detector.load(entry.path, {
+        threads: this.opts.threads,
+        streams: this.opts.streams,
+        maxPixels: this.opts.maxPixels,
+        maxBatchSize: this.opts.maxBatchSize ?? 8,
+      });
+      const scheduler = new ModelScheduler(detector, name, entry.version, {
+        maxQueue: this.opts.maxQueue ?? 64,
+        timeoutMs: this.opts.timeoutMs ?? 30000,
+        maxBatchSize: this.opts.maxBatchSize ?? 8,
+        maxQueueDelayMs: this.opts.maxQueueDelayMs ?? 2,
+      });
+      slot.scheduler = scheduler;
+      slot.served = { name, version: entry.version, path: entry.path, info: detector.info, profile: detector.profile, maxBatchSize: scheduler.maxBatch, platform: 'onnxruntime_onnx' };
+      slot.state = 'ready';
+      versions.set(entry.version, slot);
+      this.log.info({ model: name, version: entry.version, family: detector.profile.output.family, maxBatchSize: scheduler.maxBatch }, 'model ready');
+      // Older versions and the replaced slot retire once their in-flight requests finish.
+      for (const [v, s] of versions) {
+        if (s !== slot && s.state === 'ready' && Number(v) <= Number(entry.version)) void this.retire(s, 'unavailable', `replaced by version ${entry.version}`);
+      }
+      if (previous && previous !== slot && previous.state === 'ready') await this.retire(previous, 'unavailable', 'reloaded');
+    } catch (err) {
+      const reason = isTearlessError(err) ? `${err.message} [${err.code}]` : (err as Error).message;
+      this.log.error({ model: name, version: entry.version, err: reason }, 'model failed to load; the previous version (if any) keeps serving');
+      if (previous && previous.state === 'ready') {
+        // Keep serving the old file; remember the failure for /v2/repository/index.
+        previous.reason = `a newer file failed to load: ${reason}`;
+        previous.entry = { ...previous.entry, signature: entry.signature };
+      } else {
+        slot.state = 'failed';
+        slot.reason = reason;
+        versions.set(entry.version, slot);
+      }
+    }
+  }
+
+  private async retire(slot: Slot, state: 'unavailable', reason: string): Promise<void> {
+    if (slot.state === 'unavailable' || slot.state === 'unloading') return;
+    const scheduler = slot.scheduler;
+    slot.state = 'unloading';
+    if (scheduler) {
+      await scheduler.drain();
+      await scheduler.detector.close();
+    }
+    slot.state = state;
+    slot.reason = reason;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The request queue of one served model version: admission control (a bounded number of
+ * requests waiting or in progress, else 503 with Retry-After), a per-request timeout, decoding
+ * overlapped with inference, and dynamic batching — requests that arrive within
+ * `maxQueueDelayMs` of each other run as one inference when the model has a batch dimension.
+ */
+import { TearlessError } from '../core/errors.js';
+import type { PixelBuffer } from '../core/resize.js';
+import type { CoreTensor, DetectOptions } from '../core/types.js';
+import type { Detector, DetectResult } from '../pipeline/detector.js';
+import type { ModelStats } from './types.js';
+
+export interface SchedulerOptions {
+  maxQueue: number;
+  timeoutMs: number;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+}
+
+interface Job {
+  kind: 'detect' | 'raw';
+  pixels?: PixelBuffer;
+  opts?: DetectOptions;
+  feeds?: Record<string, CoreTensor>;
+  outputNames?: readonly string[];
+  enqueuedAt: number;
+  settled: boolean;
+  resolve: (v: DetectResult | Record<string, CoreTensor>) => void;
+  reject: (e: unknown) => void;
+}
+
+const NS_PER_MS = 1e6;
+
+/** A TL_ERR_QUEUE_FULL error carrying the Retry-After estimate. */
+export class QueueFullError extends TearlessError {
+  constructor(readonly retryAfterSeconds: number, model: string) {
+    super('TL_ERR_QUEUE_FULL', `Model "${model}" is at capacity (queue full). Retry after ${retryAfterSeconds} s, or raise --max-queue / add streams.`);
+  }
+}
+
+export class ModelScheduler {
+  readonly stats: ModelStats;
+  private readonly queue: Job[] = [];
+  private pending = 0;
+  private running = 0;
+  private batchTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Mean execution time (ms), for Retry-After estimates. */
+  private meanExecMs = 20;
+
+  constructor(
+    readonly detector: Detector,
+    readonly name: string,
+    readonly version: string,
+    private readonly opts: SchedulerOptions,
+  ) {
+    this.stats = {
+      name, version, success: 0, failure: 0, executions: 0, inferences: 0, queueNs: 0,
+      computeInferNs: 0, computeInputNs: 0, computeOutputNs: 0, queueDepth: 0, batchSizes: {}, lastInferenceMs: 0,
+    };
+  }
+
+  /** Largest batch this scheduler forms. */
+  get maxBatch(): number {
+    return Math.max(1, Math.min(this.opts.maxBatchSize, this.detector.maxBatchSize));
+  }
+
+  /** Requests waiting or in progress. */
+  get load(): number {
+    return this.pending;
+  }
+
+  async detect(image: Uint8Array, opts?: DetectOptions): Promise<DetectResult> {
+    return this.admit(async (deadline) => {
+      const t0 = performance.now();
+      const pixels = await this.detector.decode(image);
+      const decodeMs = performance.now() - t0;
+      if (performance.now() > deadline) throw this.timeoutError();
+      const result = (await this.enqueue({ kind: 'detect', pixels, opts }, deadline)) as DetectResult;
+      result.timings.decodeMs = decodeMs;
+      this.stats.computeInputNs += decodeMs * NS_PER_MS;
+      return result;
+    });
+  }
+
+  async infer(feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>> {
+    return this.admit((deadline) => this.enqueue({ kind: 'raw', feeds, outputNames }, deadline) as Promise<Record<string, CoreTensor>>);
+  }
+
+  /** Stop admitting work and wait until everything admitted has finished. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async admit<T>(work: (deadline: number) => Promise<T>): Promise<T> {
+    if (this.closed) throw new TearlessError('TL_ERR_MODEL_UNAVAILABLE', `Model "${this.name}" version ${this.version} is being unloaded.`);
+    if (this.pending >= this.opts.maxQueue) {
+      const waitMs = ((this.pending - this.running) / Math.max(1, this.detector.streams)) * this.meanExecMs;
+      throw new QueueFullError(Math.max(1, Math.ceil(waitMs / 1000)), this.name);
+    }
+    this.pending++;
+    const deadline = performance.now() + this.opts.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.timeoutError()), this.opts.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([work(deadline), timeout]);
+      this.stats.success++;
+      return result;
+    } catch (err) {
+      this.stats.failure++;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.pending--;
+      if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private timeoutError(): TearlessError {
+    return new TearlessError('TL_ERR_TIMEOUT', `Model "${this.name}" did not answer within ${this.opts.timeoutMs} ms (server busy). Retry later or raise --timeout-ms.`);
+  }
+
+  private enqueue(partial: Pick<Job, 'kind' | 'pixels' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { ...partial, enqueuedAt: performance.now(), settled: false, resolve, reject };
+      // A job whose request timed out is dropped from the queue instead of computed.
+      const left = deadline - performance.now();
+      const expire = setTimeout(() => {
+        job.settled = true;
+        this.removeFromQueue(job);
+      }, Math.max(0, left));
+      job.resolve = (v) => { clearTimeout(expire); job.settled = true; resolve(v); };
+      job.reject = (e) => { clearTimeout(expire); job.settled = true; reject(e); };
+      this.queue.push(job);
+      this.stats.queueDepth = this.queue.length;
+      this.pump();
+    });
+  }
+
+  private removeFromQueue(job: Job): void {
+    const i = this.queue.indexOf(job);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.stats.queueDepth = this.queue.length;
+  }
+
+  private pump(): void {
+    while (this.running < this.detector.streams && this.queue.length > 0) {
+      const head = this.queue[0];
+      const maxBatch = head.kind === 'detect' ? this.maxBatch : 1;
+      const detectsWaiting = maxBatch > 1 ? this.queue.filter((j) => j.kind === 'detect').length : 1;
+      // Wait briefly for a batch to fill, but never longer than maxQueueDelayMs for the head.
+      if (maxBatch > 1 && detectsWaiting < maxBatch && this.opts.maxQueueDelayMs > 0) {
+        const waited = performance.now() - head.enqueuedAt;
+        if (waited < this.opts.maxQueueDelayMs) {
+          if (!this.batchTimer) {
+            this.batchTimer = setTimeout(() => {
+              this.batchTimer = null;
+              this.pump();
+            }, this.opts.maxQueueDelayMs - waited);
+          }
+          return;
+        }
+      }
+      const batch: Job[] = [];
+      if (head.kind === 'raw') {
+        batch.push(this.queue.shift()!);
+      } else {
+        for (let i = 0; i < this.queue.length && batch.length < maxBatch; ) {
+          if (this.queue[i].kind === 'detect') batch.push(...this.queue.splice(i, 1));
+          else i++;
+        }
+      }
+      this.stats.queueDepth = this.queue.length;
+      void this.execute(batch);
+    }
+  }
+
+  private async execute(batch: Job[]): Promise<void> {
+    this.running++;
+    const start = performance.now();
+    for (const j of batch) this.stats.queueNs += (start - j.enqueuedAt) * NS_PER_MS;
+    try {
+      if (batch[0].kind === 'raw') {
+        const out = await this.detector.run(batch[0].feeds!, batch[0].outputNames);
+        this.stats.computeInferNs += (performance.now() - start) * NS_PER_MS;
+        batch[0].resolve(out);
+      } else {
+        const results = await this.detector.detectPixelsBatch(batch.map((j) => j.pixels!), batch.map((j) => j.opts ?? {}));
+        const r0 = results[0].timings;
+        this.stats.computeInferNs += r0.inferMs * NS_PER_MS;
+        this.stats.computeInputNs += r0.preprocessMs * batch.length * NS_PER_MS;
+        results.forEach((r, i) => {
+          this.stats.computeOutputNs += r.timings.postprocessMs * NS_PER_MS;
+          r.timings.queueMs += start - batch[i].enqueuedAt;
+          batch[i].resolve(r);
+        });
+      }
+      this.stats.executions++;
+      this.stats.inferences += batch.length;
+      this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
+      this.stats.lastInferenceMs = Date.now();
+    } catch (err) {
+      for (const j of batch) j.reject(err);
+    } finally {
+      const took = performance.now() - start;
+      this.meanExecMs = this.meanExecMs * 0.9 + took * 0.1;
+      this.running--;
+      this.pump();
+    }
+  }
+}
