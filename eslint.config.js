@@ -15,11 +15,20 @@ export default tseslint.config(
   },
   {
     // The isomorphic core must not reach for Node or DOM APIs: it runs in the browser too.
-    files: ['src/core/**/*.ts', 'src/eval/*.ts', 'src/eval/datasets/xml.ts', 'src/eval/datasets/yaml.ts'],
+    files: ['src/core/**/*.ts', 'src/client/**/*.ts', 'src/eval/*.ts', 'src/eval/datasets/xml.ts', 'src/eval/datasets/yaml.ts'],
     languageOptions: { globals: { ...globals['shared-node-browser'] } },
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'sharp', 'onnxruntime-*'] }],
       'no-restricted-globals': ['error', 'Buffer', 'process', 'document', 'window', '__dirname'],
+    },
+  },
+  {
+    // The demo page runs in the browser only; it reaches the server through tearless/client.
+    files: ['web/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'sharp', 'onnxruntime-*'] }],
+      'no-restricted-globals': ['error', 'Buffer', 'process', '__dirname', 'require'],
     },
   },
 );

@@ -12,6 +12,7 @@ import { parseCpuMax, parseIsaFlags } from '../src/bench/fingerprint.js';
 import { parallelismPairs } from '../src/bench/plan.js';
 import { checkUrl, runLoad } from '../src/bench/load.js';
 import { benchReportHtml } from '../src/bench/report-html.js';
+import { stripVTControlCharacters } from 'node:util';
 import { formatBenchReport } from '../src/bench/report-text.js';
 import type { BenchReport, BenchResult } from '../src/bench/types.js';
 import { fixtureImage } from './helpers.js';
@@ -114,7 +115,7 @@ test('HTML report: self-contained, escaped, one chart per section, every configu
   // throughput + 3 histograms (c.onnx batch 4 has its own end-to-end) + stage bars
   assert.equal(html.match(/<svg /g)?.length, 5);
   assert.match(html, /fixed batch dimension of 1/);
-  const text = formatBenchReport(report);
+  const text = stripVTControlCharacters(formatBenchReport(report)); // colours are on under CI=true
   assert.match(text, /0\.800/);
   assert.match(text, /skipped a<b>\.onnx batch 4/);
 });

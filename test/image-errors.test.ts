@@ -136,3 +136,8 @@ test('Detector.detect reports missing files and bad inputs by code', async () =>
   }
   await rejectsWith(det.detect(jpeg), 'TL_ERR_CLOSED');
 });
+
+test('SVG and PDF are refused: only raster formats reach the decoder', async () => {
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><image href="file:///etc/hostname" width="64" height="64"/></svg>');
+  await rejectsWith(decodeImage(svg), 'TL_ERR_IMAGE_UNSUPPORTED_FORMAT', /SVG file/);
+});

@@ -8,6 +8,7 @@ import { runInfo } from './info.js';
 import { benchCommand } from './bench.js';
 import { runCompare } from './compare.js';
 import { runEval } from './eval.js';
+import { serveCommand } from './serve.js';
 import { integerIn, numberIn } from './options.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -109,6 +110,7 @@ Examples:
     });
 
   program.addCommand(benchCommand());
+  program.addCommand(serveCommand());
 
   return program;
 }

@@ -10,7 +10,7 @@ import { TearlessError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import type { Detector, DetectResult } from '../pipeline/detector.js';
 import { availableCores } from '../runtime/node/onnx-backend.js';
-import { annotateImage } from './annotate.js';
+import { annotateImage } from '../pipeline/annotate.js';
 import { expandInputs } from '../pipeline/image-files.js';
 import { orderedMap } from './ordered-map.js';
 import { parseClasses, type CommonModelOptions, loadDetectorFromFlags } from './options.js';

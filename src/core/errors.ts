@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   TL_ERR_PAYLOAD_TOO_LARGE: 413,
   TL_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   TL_ERR_NOT_IMPLEMENTED: 501,
+  TL_ERR_NOT_FOUND: 404,
+  TL_ERR_INTERNAL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,7 +2,10 @@
 export * from './types.js';
 export * from './errors.js';
 export { computePlacement, mapBoxesToSource, type Placement } from './geometry.js';
-export { resizeBilinear, resizeInto, type PixelBuffer, type ResizeDestination } from './resize.js';
+export {
+  resizeBilinear, resizeInto, resizeIntoJs, resizeIntoWasm, setResizeBackend, getResizeBackend, lastResizeBackend,
+  type PixelBuffer, type ResizeDestination, type ResizeBackend,
+} from './resize.js';
 export { imageToTensor, writeInputTensor, allocate as allocateInputTensor } from './tensor-layout.js';
 export { Candidates } from './candidates.js';
 export { nms, type NmsOptions } from './nms.js';

@@ -14,8 +14,13 @@
  *
  * Speed: the horizontal pass splits channels into planes and the vertical pass writes each
  * value straight to its destination through a lookup table (e.g. the float tensor of a
- * network input), so a 640×480 → 416×312 resize-and-layout costs one pass (~1.7 ms here).
+ * network input), so a 640×480 → 416×312 resize-and-layout costs one pass (~2.7 ms here).
+ * That is still most of the CPU time outside the model, so where WebAssembly SIMD is
+ * available (Node 20, current browsers) `resizeInto` runs the same arithmetic in the wasm
+ * kernel of ./wasm/ (~5× faster, bit-identical: test/resize-wasm.test.ts compares the two);
+ * this JS implementation remains the fallback and the reference.
  */
+import { resizeWasm, wasmResizeAvailable } from './wasm/resize-kernel.js';
 
 const COEF_SCALE = 2048;
 
@@ -49,7 +54,8 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-interface AxisTable {
+/** Per destination column (or row): first source tap and its 11-bit weights. */
+export interface AxisTable {
   offset: Int32Array;
   w0: Int32Array;
   w1: Int32Array;
@@ -90,8 +96,53 @@ function buildAxisTable(srcSize: number, dstSize: number, clampEdges: boolean): 
   return { offset, w0, w1 };
 }
 
+export type ResizeBackend = 'js' | 'wasm' | 'auto';
+
+let backend: ResizeBackend = 'auto';
+
+/**
+ * Choose the implementation behind `resizeInto` (for tests and benchmarks): 'auto' (default)
+ * uses WebAssembly when available, 'js' forces the JS reference, 'wasm' requires WebAssembly
+ * (throws if unavailable). Jobs the kernel does not handle (see wasm/resize-kernel.ts) run in
+ * JS whatever the setting.
+ */
+export function setResizeBackend(b: ResizeBackend): void {
+  if (b === 'wasm' && !wasmResizeAvailable()) throw new Error('WebAssembly SIMD is not available here');
+  backend = b;
+}
+
+/** The implementation `resizeInto` uses now: 'wasm' or 'js'. */
+export function getResizeBackend(): 'js' | 'wasm' {
+  return backend !== 'js' && wasmResizeAvailable() ? 'wasm' : 'js';
+}
+
+let lastBackend: 'js' | 'wasm' | null = null;
+
+/** Which implementation ran the last `resizeInto` (tests and benchmarks check the fast path ran). */
+export function lastResizeBackend(): 'js' | 'wasm' | null {
+  return lastBackend;
+}
+
 /** Resize `src` to `dstWidth × dstHeight`, writing values as `dest` describes. */
 export function resizeInto(src: PixelBuffer, dstWidth: number, dstHeight: number, dest: ResizeDestination): void {
+  if (backend !== 'js' && resizeWasm(src, dstWidth, dstHeight, dest, axisTable)) {
+    lastBackend = 'wasm';
+    return;
+  }
+  lastBackend = 'js';
+  resizeIntoJs(src, dstWidth, dstHeight, dest);
+}
+
+/**
+ * The WebAssembly implementation alone: false (nothing written) when WebAssembly SIMD is
+ * unavailable or the job is not one it handles (see wasm/resize-kernel.ts).
+ */
+export function resizeIntoWasm(src: PixelBuffer, dstWidth: number, dstHeight: number, dest: ResizeDestination): boolean {
+  return resizeWasm(src, dstWidth, dstHeight, dest, axisTable);
+}
+
+/** The JS implementation (the reference the wasm kernel is tested against). */
+export function resizeIntoJs(src: PixelBuffer, dstWidth: number, dstHeight: number, dest: ResizeDestination): void {
   const { width: sw, height: sh, channels: cn, data } = src;
   if ((sw === dstWidth && sh === dstHeight) || (sw === dstWidth * 2 && sh === dstHeight * 2)) {
     // Copy (same size) or OpenCV's INTER_AREA 2× path: rare, so a simple per-row writer.

@@ -50,7 +50,22 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   return decodeWithSharp(bytes, name, maxPixels);
 }
 
+/**
+ * Raster formats only. sharp would also render SVG (librsvg) and PDF, which can reference
+ * other files — never for untrusted uploads.
+ */
+const ALLOWED_FORMATS = new Set(['jpeg', 'png', 'webp', 'avif', 'heif', 'tiff', 'gif']);
+
 async function decodeWithSharp(bytes: Uint8Array, name: string, maxPixels: number): Promise<DecodedImage> {
+  let format: string | undefined;
+  try {
+    format = (await sharp(bytes, { limitInputPixels: maxPixels }).metadata()).format;
+  } catch (err) {
+    throw classifySharpError(err, name, maxPixels);
+  }
+  if (!format || !ALLOWED_FORMATS.has(format)) {
+    throw new TearlessError('TL_ERR_IMAGE_UNSUPPORTED_FORMAT', `${name} is ${format ? `a ${format.toUpperCase()} file` : 'not an image'}; tearless reads JPEG, PNG, WebP, AVIF, TIFF and GIF. Convert it to JPEG or PNG.`);
+  }
   try {
     const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1, animated: false });
     const { data, info } = await image

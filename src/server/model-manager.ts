@@ -119,7 +119,7 @@ class RepositoryModelManager implements ModelManager {
       if (name !== undefined && n !== name) continue;
       for (const [v, s] of versions) {
         if (version !== undefined && v !== version) continue;
-        if (s.scheduler) out.push({ ...s.scheduler.stats, batchSizes: { ...s.scheduler.stats.batchSizes } });
+        if (s.scheduler) out.push({ ...s.scheduler.stats, batchSizes: { ...s.scheduler.stats.batchSizes }, batchComputeNs: { ...s.scheduler.stats.batchComputeNs } });
       }
     }
     return out;

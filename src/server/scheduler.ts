@@ -56,8 +56,8 @@ export class ModelScheduler {
     private readonly opts: SchedulerOptions,
   ) {
     this.stats = {
-      name, version, success: 0, failure: 0, executions: 0, inferences: 0, queueNs: 0,
-      computeInferNs: 0, computeInputNs: 0, computeOutputNs: 0, queueDepth: 0, batchSizes: {}, lastInferenceMs: 0,
+      name, version, success: 0, failure: 0, successNs: 0, failureNs: 0, executions: 0, inferences: 0, queueNs: 0,
+      computeInferNs: 0, computeInputNs: 0, computeOutputNs: 0, queueDepth: 0, batchSizes: {}, batchComputeNs: {}, lastInferenceMs: 0,
     };
   }
 
@@ -102,7 +102,8 @@ export class ModelScheduler {
       throw new QueueFullError(Math.max(1, Math.ceil(waitMs / 1000)), this.name);
     }
     this.pending++;
-    const deadline = performance.now() + this.opts.timeoutMs;
+    const arrived = performance.now();
+    const deadline = arrived + this.opts.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(this.timeoutError()), this.opts.timeoutMs);
@@ -110,9 +111,11 @@ export class ModelScheduler {
     try {
       const result = await Promise.race([work(deadline), timeout]);
       this.stats.success++;
+      this.stats.successNs += (performance.now() - arrived) * NS_PER_MS;
       return result;
     } catch (err) {
       this.stats.failure++;
+      this.stats.failureNs += (performance.now() - arrived) * NS_PER_MS;
       throw err;
     } finally {
       clearTimeout(timer);
@@ -203,6 +206,7 @@ export class ModelScheduler {
       this.stats.executions++;
       this.stats.inferences += batch.length;
       this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
+      this.stats.batchComputeNs[batch.length] = (this.stats.batchComputeNs[batch.length] ?? 0) + (performance.now() - start) * NS_PER_MS;
       this.stats.lastInferenceMs = Date.now();
     } catch (err) {
       for (const j of batch) j.reject(err);

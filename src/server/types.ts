@@ -48,8 +48,12 @@ export interface ModelStats {
   computeOutputNs: number;
   /** Requests currently waiting. */
   queueDepth: number;
-  /** Histogram of executed batch sizes: size → count. */
+  /** Cumulative nanoseconds from arrival to result of successful / failed requests. */
+  successNs: number;
+  failureNs: number;
+  /** Histogram of executed batch sizes: size → count, and size → cumulative inference ns. */
   batchSizes: Record<number, number>;
+  batchComputeNs: Record<number, number>;
   lastInferenceMs: number;
 }
 
