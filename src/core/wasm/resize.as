@@ -29,8 +29,8 @@ export function heapBase(): usize {
 
 // Output element kinds (the type parameter T of the kernels below):
 //   u8  raw value 0..255, no table;  u16  16-bit table (fp16 bits);  f32  32-bit table.
-// Tables are copied bit for bit (the f32 entries are moved as u32), so the result is the JS
-// table lookup exactly, whatever the table holds.
+// Table entries are moved as integers (f32 as u32), so the stored bits are the table's bits:
+// exactly what the JS lookup stores (for any entry but NaN, whose payload JS may not keep).
 
 /**
  * Resize `src` (sw × sh, cn ∈ {3, 4} bytes per pixel) to dw × dh.
