@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { cgroupCpuQuota } from '../runtime/node/cpus.js';
 import sharp from 'sharp';
 
 /** The CPU features onnxruntime's kernels choose between (MLAS picks AVX2/AVX-512/VNNI paths). */
@@ -57,26 +58,7 @@ const readText = (file: string): string | null => {
   }
 };
 
-/**
- * Parse cgroup v2 `cpu.max` ("max 100000" = unlimited, "150000 100000" = 1.5 cores). Exported
- * for tests; returns null for "max" or anything unreadable.
- */
-export function parseCpuMax(text: string | null): number | null {
-  if (!text) return null;
-  const [quota, period] = text.trim().split(/\s+/);
-  const q = Number(quota);
-  const p = Number(period ?? 100000);
-  return quota !== 'max' && q > 0 && p > 0 ? q / p : null;
-}
-
-/** CPU quota in cores: cgroup v2 first, then v1 (this VM is v1 with no quota: -1). */
-function cgroupCpuQuota(): number | null {
-  const v2 = parseCpuMax(readText('/sys/fs/cgroup/cpu.max'));
-  if (v2 !== null) return v2;
-  const quota = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'));
-  const period = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
-  return quota > 0 && period > 0 ? quota / period : null;
-}
+export { parseCpuMax } from '../runtime/node/cpus.js';
 
 /** ISA flags from the first "flags" line of /proc/cpuinfo (Linux x86); null elsewhere. */
 function isaFlags(): Record<IsaFlag, boolean> | null {

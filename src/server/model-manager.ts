@@ -8,6 +8,7 @@ import { TearlessError, isTearlessError } from '../core/errors.js';
 import type { CoreTensor, DetectOptions } from '../core/types.js';
 import { Detector } from '../pipeline/detector.js';
 import { BUNDLED_MODEL_PATH } from '../pipeline/model-source.js';
+import { availableCores } from '../runtime/node/onnx-backend.js';
 import { checkModelName, checkVersion, scanSources, type RepositoryEntry } from './model-repository.js';
 import { ModelScheduler } from './scheduler.js';
 import type { ModelManager, ModelManagerOptions, ModelStats, ModelVersionStatus, ServedDetectResult, ServedModel } from './types.js';
@@ -194,9 +195,14 @@ class RepositoryModelManager implements ModelManager {
     if (!previous || previous.state !== 'ready') versions.set(entry.version, slot);
     this.log.info({ model: name, version: entry.version, path: entry.path }, 'loading model');
     try {
+      // A server is loaded concurrently: one single-threaded stream per core gives the best
+      // throughput and steadier latency than one stream on all cores (npm run bench:serve).
+      const cores = availableCores();
+      const streams = this.opts.streams ?? (this.opts.threads !== undefined ? Math.max(1, Math.floor(cores / this.opts.threads)) : cores);
+      const threads = this.opts.threads ?? Math.max(1, Math.floor(cores / streams));
       const detector = await Detector.load(entry.path, {
-        threads: this.opts.threads,
-        streams: this.opts.streams,
+        threads,
+        streams,
         maxPixels: this.opts.maxPixels,
         maxBatchSize: this.opts.maxBatchSize ?? 8,
       });

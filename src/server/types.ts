@@ -67,7 +67,7 @@ export interface ServedDetectResult extends DetectResult {
 export interface ModelManagerOptions {
   /** Model files and/or repository folders (`repo/<name>/<version>/model.onnx`); empty → the bundled model. */
   sources: string[];
-  /** Intra-op threads per inference stream / streams per model (default: one stream, all cores). */
+  /** Intra-op threads per inference stream / streams per model (default: one single-threaded stream per core). */
   threads?: number;
   streams?: number;
   /** Dynamic batching cap for models with a dynamic batch dimension (default 8; 1 disables). */

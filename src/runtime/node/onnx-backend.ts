@@ -3,7 +3,6 @@
  * backend (simple tools) and worker-thread backends (the Detector's inference streams).
  */
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import type { CoreTensor, ModelInfo } from '../../core/types.js';
 import { TearlessError } from '../../core/errors.js';
@@ -11,11 +10,9 @@ import type { BackendOptions, InferenceBackend } from '../backend.js';
 import { readOnnxFileInfo } from './onnx-file.js';
 import { createSession, fromOrtResults, sessionValueInfo, toOrtFeeds } from './onnx-session.js';
 import { WorkerOnnxBackend } from './worker-backend.js';
+import { availableCores } from './cpus.js';
 
-/** Cores this process may use (respects cgroup quotas and affinity via availableParallelism). */
-export function availableCores(): number {
-  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-}
+export { availableCores } from './cpus.js';
 
 interface ModelSource {
   bytes: Uint8Array;

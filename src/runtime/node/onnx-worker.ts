@@ -16,12 +16,25 @@ import { createSession, fromOrtResults, sessionValueInfo, toOrtFeeds } from './o
 
 type Message =
   | { type: 'load'; bytes: Uint8Array; options: BackendOptions & { threads: number } }
-  | { type: 'run'; id: number; feeds: Record<string, CoreTensor>; outputNames?: string[] };
+  | { type: 'run'; id: number; feeds: Record<string, CoreTensor>; outputNames?: string[] }
+  | { type: 'release' };
 
 let session: ort.InferenceSession | null = null;
 const port = parentPort!;
 
 port.on('message', async (msg: Message) => {
+  if (msg.type === 'release') {
+    // Release the session before the thread ends: terminating the worker alone leaves
+    // onnxruntime's intra-op pool threads alive (and spinning on a core).
+    const s = session;
+    session = null;
+    try {
+      await s?.release();
+    } finally {
+      port.postMessage({ type: 'released' });
+    }
+    return;
+  }
   if (msg.type === 'load') {
     try {
       session = await createSession(msg.bytes, msg.options);

@@ -91,7 +91,22 @@ export class WorkerOnnxBackend implements InferenceBackend {
   async dispose(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    if (w) {
+      // Let the session release its thread pool, then end the thread (bounded wait).
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(done, 2000);
+        w.on('message', (m: { type: string }) => {
+          if (m.type === 'released') done();
+        });
+        w.once('exit', done);
+        w.postMessage({ type: 'release' });
+      });
+      await w.terminate();
+    }
     this.failAll(new TearlessError('TL_ERR_CLOSED', 'The model was closed.'));
   }
 
