@@ -6,9 +6,8 @@
  *             real COCO JPEGs (raw bytes, `Content-Type: image/jpeg`, rotating through the
  *             images) to `/v1/detect` at concurrency 1, 4 and 16: requests/s, p50/p99 latency
  *             (client side, every 2xx response), errors (non-2xx, socket errors, timeouts);
- *  - raw:     back-to-back `session.run` on a fixed tensor in in-process onnxruntime-node
- *             sessions laid out like the server's streams (`--streams` sessions of `--threads`
- *             intra-op threads each, running side by side), measured in two halves just before
+ *  - raw:     back-to-back `session.run` on a fixed tensor in one in-process onnxruntime-node
+ *             session using every core as intra-op threads, measured in two halves just before
  *             and just after the concurrency-16 level (this machine's speed drifts);
  *  - single:  `Detector.detect` on one image at a time (what `tearless predict photo.jpg` does:
  *             one stream with all streams × threads cores), median wall latency over the images,
@@ -194,8 +193,11 @@ function load(connections: number, seconds: number): Promise<LoadResult> {
 // ---------------------------------------------------------------------------------------------
 // Raw session.run and single-image latency, same model and core budget
 
-const sessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
-const sessions = await Promise.all(Array.from({ length: streams }, () => ort.InferenceSession.create(modelPath, sessionOptions)));
+// The baseline is one in-process session with the whole core budget as intra-op threads (the
+// model's own ceiling, as `npm run bench` defines it). Several in-process sessions cannot run
+// side by side: onnxruntime-node's run() blocks the calling thread.
+const sessionOptions = { intraOpNumThreads: budget, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
+const sessions = [await ort.InferenceSession.create(modelPath, sessionOptions)];
 const inputMeta = sessions[0].inputMetadata[0] as unknown as { name: string; shape: (number | string)[]; type?: string };
 const dims = inputMeta.shape.map((d) => (typeof d === 'number' ? d : 1));
 const size = dims.reduce((a, b) => a * b, 1);
@@ -208,7 +210,7 @@ const tensor =
 const feeds = { [inputMeta.name]: tensor };
 for (const s of sessions) for (let i = 0; i < 5; i++) await s.run(feeds);
 
-/** Back-to-back session.run on every session side by side for `ms`; returns runs and elapsed ms. */
+/** Back-to-back session.run for `ms`; returns runs and elapsed ms. */
 async function raw(ms: number): Promise<{ count: number; ms: number }> {
   const t0 = performance.now();
   let count = 0;
@@ -246,7 +248,7 @@ const log = (line: string): void => {
   if (!args.json) console.log(line);
 };
 log(`model ${path.basename(modelPath)} | ${cpu} | ${cores} cores available | onnxruntime-node ${ort.env.versions.node ?? '?'} | node ${process.version}`);
-log(`server ${url} with ${streams} stream(s) × ${threads} thread(s); raw session.run: ${streams} session(s) × ${threads} thread(s) side by side; single-image Detector: 1 stream × ${budget} thread(s)`);
+log(`server ${url} with ${streams} stream(s) × ${threads} thread(s); raw session.run: 1 session × ${budget} thread(s); single-image Detector: 1 stream × ${budget} thread(s)`);
 log(`${images.length} JPEG images from ${imagesDir}; ${runs} run(s) × concurrency ${levels.join('/')} × ${durationS} s; soak ${soakS} s at concurrency 4`);
 
 // Warm the HTTP path (JIT, connection setup, first allocations) before measuring.
@@ -259,6 +261,23 @@ interface RunResult {
   throughputRatio: number;
   latencyRatio: number;
 }
+/**
+ * Wait until the server has finished every request of the previous level (at concurrency 16
+ * its queue holds ~0.3 s of work after the load generator stops): a reference measured while
+ * the server still computes would be wrong.
+ */
+async function serverIdle(): Promise<void> {
+  const total = (): number => manager.stats().reduce((n, s) => n + s.success + s.failure, 0);
+  let last = -1;
+  for (let i = 0; i < 200; i++) {
+    const now = total();
+    if (now === last && manager.stats().every((s) => s.queueDepth === 0)) break;
+    last = now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 const results: RunResult[] = [];
 const bottom = Math.min(...levels);
 const half = Math.ceil(singleImages.length / 2);
@@ -271,9 +290,11 @@ for (let r = 0; r < runs; r++) {
     // Each reference is measured around the level it is compared with (the machine's speed
     // drifts): single-image latency in two halves around the lowest level, the raw ceiling in
     // two halves around the highest.
+    await serverIdle();
     const singleA = c === bottom ? await singleLatencies(singleImages.slice(0, half)) : [];
     const rawA = c === top ? await raw((durationS * 1000) / 2) : { count: 0, ms: 0 };
     byLevel.push(await load(c, durationS));
+    await serverIdle();
     const rawB = c === top ? await raw((durationS * 1000) / 2) : { count: 0, ms: 0 };
     const singleB = c === bottom ? await singleLatencies(singleImages.slice(half)) : [];
     if (c === bottom) singleMs = median([...singleA, ...singleB]);
@@ -393,7 +414,7 @@ if (args.json) {
 } else {
   const mark = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
   console.log(`\nmedians of ${runs} run(s):`);
-  console.log(`  raw session.run        ${fmt(summary.rawFps)} FPS (${streams} session(s) × ${threads} thread(s))`);
+  console.log(`  raw session.run        ${fmt(summary.rawFps)} FPS (1 session × ${budget} thread(s))`);
   console.log(`  single-image detect    ${fmt(summary.singleMs)} ms (median over ${singleImages.length} images, one at a time, 1 stream × ${budget} thread(s))`);
   console.log('  concurrency   req/s   p50 ms   p99 ms   errors | server: queue ms  infer ms/run  images/run');
   for (const l of summary.levels) {
