@@ -2,7 +2,7 @@
  * `npm run bench:serve`: the HTTP server under load against the model's own ceiling, in one run,
  * on the same model and core budget.
  *
- *  - load:    the server (buildServer, in this process) on 127.0.0.1, port 0; autocannon POSTs
+ *  - load:    the server (`tearless serve`, its own process) on 127.0.0.1, port 0; autocannon POSTs
  *             real COCO JPEGs (raw bytes, `Content-Type: image/jpeg`, rotating through the
  *             images) to `/v1/detect` at concurrency 1, 4 and 16: requests/s, p50/p99 latency
  *             (client side, every 2xx response), errors (non-2xx, socket errors, timeouts);
@@ -31,7 +31,8 @@ import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 // The built package, as users run it (`npm run bench:serve` builds first).
 import { BUNDLED_MODEL_PATH, Detector, availableCores } from '../dist/index.js';
-import { buildServer } from '../dist/server/app.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const { values: args } = parseArgs({
   options: {
@@ -99,20 +100,39 @@ const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(d
 // ---------------------------------------------------------------------------------------------
 // Server and load generator
 
-const { app, manager } = await buildServer({
-  sources: [modelPath],
-  threads,
-  streams,
-  ...(maxBatchSize !== undefined ? { maxBatchSize } : {}),
+// The server runs in its own process, as in production: the load generator must not share its
+// event loop (it still shares the two cores, which a same-box benchmark cannot avoid).
+const serverArgs = [
+  fileURLToPath(new URL('../bin/tearless.js', import.meta.url)), 'serve', modelPath,
+  '--host', '127.0.0.1', '--port', '0', '--threads', String(threads), '--streams', String(streams),
   // A full queue would turn load into 503s; the bench measures capacity, not admission control.
-  maxQueue: Math.max(64, top * 4),
-  logger: false,
+  '--max-queue', String(Math.max(64, top * 4)), '--log-level', 'error', '--reload-interval-ms', '0',
+  ...(maxBatchSize !== undefined ? ['--max-batch-size', String(maxBatchSize)] : []),
+];
+const server = spawn(process.execPath, serverArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+const url = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  const timer = setTimeout(() => reject(new Error(`the server did not start: ${out}`)), 60_000);
+  server.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  server.once('exit', (code) => reject(new Error(`the server exited with code ${code}: ${out}`)));
 });
-await manager.whenLoaded();
-if (!manager.ready()) throw new Error(`the model did not load: ${JSON.stringify(manager.index())}`);
-const address = await app.listen({ host: '127.0.0.1', port: 0 });
-const port = new URL(address).port;
-const url = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 600; i++) {
+  if ((await fetch(`${url}/v2/health/ready`).catch(() => null))?.ok) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Resident memory of the server process (Linux /proc), bytes. */
+function serverRss(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
 
 interface LoadResult {
   connections: number;
@@ -130,22 +150,32 @@ interface LoadResult {
   batch: number;
 }
 
-/** The served model's cumulative counters (summed over versions). */
-function counters(): { success: number; executions: number; inferences: number; queueNs: number; inferNs: number } {
-  const all = manager.stats();
-  const sum = (f: (s: (typeof all)[number]) => number): number => all.reduce((a, s) => a + f(s), 0);
-  return { success: sum((s) => s.success), executions: sum((s) => s.executions), inferences: sum((s) => s.inferences), queueNs: sum((s) => s.queueNs), inferNs: sum((s) => s.computeInferNs) };
+/** The served model's cumulative counters (OIP statistics extension, summed over versions). */
+async function counters(): Promise<{ success: number; failure: number; executions: number; inferences: number; queueNs: number; inferNs: number }> {
+  type Stat = { count: number; ns: number };
+  type ModelStat = { execution_count: number; inference_count: number; inference_stats: Record<'success' | 'fail' | 'queue' | 'compute_infer', Stat> };
+  const body = (await (await fetch(`${url}/v2/models/stats`)).json()) as { model_stats: ModelStat[] };
+  const all = body.model_stats;
+  const sum = (f: (s: ModelStat) => number): number => all.reduce((a, s) => a + f(s), 0);
+  return {
+    success: sum((s) => s.inference_stats.success.count),
+    failure: sum((s) => s.inference_stats.fail.count),
+    executions: sum((s) => s.execution_count),
+    inferences: sum((s) => s.inference_count),
+    queueNs: sum((s) => s.inference_stats.queue.ns),
+    inferNs: sum((s) => s.inference_stats.compute_infer.ns),
+  };
 }
 
 /**
  * POST the images to /v1/detect with `connections` requests in flight for `seconds`. One shared
  * rotation over the images (each request takes the next one), so memory holds one copy of them.
  */
-function load(connections: number, seconds: number): Promise<LoadResult> {
+async function load(connections: number, seconds: number): Promise<LoadResult> {
   let next = 0;
   const latencies: number[] = [];
-  const before = counters();
-  return new Promise((resolve, reject) => {
+  const before = await counters();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url,
@@ -162,32 +192,31 @@ function load(connections: number, seconds: number): Promise<LoadResult> {
           },
         ],
       },
-      (err, result) => {
-        if (err) return reject(err);
-        const sorted = latencies.sort((a, b) => a - b);
-        const ok = result['2xx'];
-        const after = counters();
-        const runsDone = after.executions - before.executions;
-        // result.duration is the wall time of the run in seconds.
-        resolve({
-          connections,
-          requests: ok,
-          seconds: result.duration,
-          rps: ok / result.duration,
-          p50: quantile(sorted, 0.5),
-          p99: quantile(sorted, 0.99),
-          errors: result.non2xx + result.errors + result.timeouts,
-          statuses: Object.fromEntries((['1xx', '2xx', '3xx', '4xx', '5xx'] as const).filter((k) => result[k] > 0).map((k) => [k, result[k]])),
-          queueMs: (after.queueNs - before.queueNs) / 1e6 / Math.max(1, after.inferences - before.inferences),
-          inferMs: (after.inferNs - before.inferNs) / 1e6 / Math.max(1, runsDone),
-          batch: (after.inferences - before.inferences) / Math.max(1, runsDone),
-        });
-      },
+      (err, result) => (err ? reject(err) : resolve(result)),
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });
+  await serverIdle(); // the server's counters settle once its queue has drained
+  const sorted = latencies.sort((a, b) => a - b);
+  const ok = result['2xx'];
+  const after = await counters();
+  const runsDone = after.executions - before.executions;
+  // result.duration is the wall time of the run in seconds.
+  return {
+    connections,
+    requests: ok,
+    seconds: result.duration,
+    rps: ok / result.duration,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+    errors: result.non2xx + result.errors + result.timeouts,
+    statuses: Object.fromEntries((['1xx', '2xx', '3xx', '4xx', '5xx'] as const).filter((k) => result[k] > 0).map((k) => [k, result[k]])),
+    queueMs: (after.queueNs - before.queueNs) / 1e6 / Math.max(1, after.inferences - before.inferences),
+    inferMs: (after.inferNs - before.inferNs) / 1e6 / Math.max(1, runsDone),
+    batch: (after.inferences - before.inferences) / Math.max(1, runsDone),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,11 +296,11 @@ interface RunResult {
  * the server still computes would be wrong.
  */
 async function serverIdle(): Promise<void> {
-  const total = (): number => manager.stats().reduce((n, s) => n + s.success + s.failure, 0);
   let last = -1;
   for (let i = 0; i < 200; i++) {
-    const now = total();
-    if (now === last && manager.stats().every((s) => s.queueDepth === 0)) break;
+    const c = await counters();
+    const now = c.success + c.failure;
+    if (now === last) break;
     last = now;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -351,7 +380,7 @@ let soak: Soak | null = null;
 if (soakS > 0) {
   const samples: { t: number; rss: number }[] = [];
   const t0 = performance.now();
-  const sample = (): void => void samples.push({ t: (performance.now() - t0) / 1000, rss: process.memoryUsage().rss });
+  const sample = (): void => void samples.push({ t: (performance.now() - t0) / 1000, rss: serverRss() });
   sample();
   const timer = setInterval(sample, 1000);
   const result = await load(4, soakS);
@@ -371,7 +400,8 @@ if (soakS > 0) {
   };
 }
 
-await app.close(); // also closes the model manager (its onClose hook)
+server.kill('SIGTERM'); // graceful: finishes in-flight requests, then exits
+await new Promise((r) => server.once('exit', r));
 
 // ---------------------------------------------------------------------------------------------
 // Report (medians over runs)
