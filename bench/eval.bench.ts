@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { accumulate, evaluate, formatSummary, summarize } from '../src/eval/cocoeval.js';
 import type { CocoAnnotation, CocoDetection, CocoGroundTruth, XYWH } from '../src/eval/types.js';
+import { seededRandom } from '../test/helpers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,17 +20,7 @@ const { values: args } = parseArgs({
   },
 });
 
-/** mulberry32: a small seeded PRNG, so every run scores the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 export function synthesize(nImages: number, detsPerImage: number, nClasses: number, seed = 1): { gt: CocoGroundTruth; dts: CocoDetection[] } {
   const rand = rng(seed);

@@ -14,3 +14,15 @@ export function sharedData(rel: string): string | null {
   const p = path.resolve(ROOT, '..', 'shared', 'data', rel);
   return existsSync(p) ? p : null;
 }
+
+/** mulberry32: a small seeded PRNG, so generated test and bench data are the same every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -18,7 +18,7 @@ import { imageToTensor, allocate } from '../src/core/tensor-layout.js';
 import { detectProfile } from '../src/core/profile/detect.js';
 import type { InputSpec } from '../src/core/types.js';
 import { decodeImage } from '../src/pipeline/image-decode.js';
-import { ROOT, FIXTURES } from './helpers.js';
+import { ROOT, FIXTURES, seededRandom } from './helpers.js';
 
 type Out = ResizeDestination['out'];
 
@@ -63,17 +63,7 @@ function withBackend<T>(b: 'js' | 'wasm', fn: () => T): T {
   }
 }
 
-/** mulberry32: small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 test('WebAssembly SIMD is available on Node 20 and auto selects it', () => {
   assert.equal(getResizeBackend(), 'wasm');

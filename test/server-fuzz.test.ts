@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../src/server/app.js';
 import type { ModelManager } from '../src/server/types.js';
-import { BUNDLED_MODEL, fixtureImage, fixtureModel } from './helpers.js';
+import { BUNDLED_MODEL, fixtureImage, fixtureModel, seededRandom } from './helpers.js';
 
 const YOLOX = 'yolox_nano_416_coco';
 const DEIM = 'deimv2_hgnetv2_atto_320_coco';
@@ -27,17 +27,7 @@ let smallJpeg: Buffer;
 
 type Json = Record<string, unknown>;
 
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 const rand = rng(SEED);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
