@@ -23,8 +23,8 @@ import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 // The built package, as users run it (`npm run bench` builds first).
-import { Detector, BUNDLED_MODEL_PATH, availableCores } from '../dist/index.js';
-import type { StageTimings } from '../dist/index.js';
+import { BUNDLED_MODEL_PATH, availableCores } from '../dist/index.js';
+import { EndToEndRunner, RawSessionRunner } from '../dist/bench/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,61 +59,6 @@ const configs: Config[] = (args.configs ?? [`1x${cores}`, ...(cores > 1 ? [`${co
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Back-to-back session.run on a fixed tensor; accumulates count and time across slices. */
-async function makeRaw(): Promise<{ slice: (ms: number) => Promise<void>; count: number; ms: number; close: () => Promise<void> }> {
-  const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: cores, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-  const meta = session.inputMetadata[0] as unknown as { name: string; shape: (number | string)[] };
-  const dims = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
-  const feeds = { [meta.name]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(114), dims) };
-  for (let i = 0; i < 10; i++) await session.run(feeds);
-  const state = {
-    count: 0,
-    ms: 0,
-    async slice(ms: number) {
-      const t0 = performance.now();
-      while (performance.now() - t0 < ms) {
-        await session.run(feeds);
-        state.count++;
-      }
-      state.ms += performance.now() - t0;
-    },
-    close: () => session.release(),
-  };
-  return state;
-}
-
-/** Detector.detect over the JPEG bytes with `streams + 2` images in flight. */
-async function makeEndToEnd(c: Config) {
-  const det = await Detector.load(modelPath, { streams: c.streams, threads: c.threads, spinning: c.spinning });
-  await Promise.all(images.slice(0, 8).map((b) => det.detect(b)));
-  const sums: StageTimings = { decodeMs: 0, preprocessMs: 0, queueMs: 0, inferMs: 0, postprocessMs: 0 };
-  const latencies: number[] = [];
-  let next = 0;
-  const state = {
-    count: 0,
-    ms: 0,
-    sums,
-    latencies,
-    async slice(ms: number) {
-      const t0 = performance.now();
-      const deadline = t0 + ms;
-      const worker = async (): Promise<void> => {
-        while (performance.now() < deadline) {
-          const s = performance.now();
-          const r = await det.detect(images[next++ % images.length]);
-          latencies.push(performance.now() - s);
-          for (const k of Object.keys(sums) as (keyof StageTimings)[]) sums[k] += r.timings[k];
-          state.count++;
-        }
-      };
-      await Promise.all(Array.from({ length: c.streams + 2 }, worker));
-      state.ms += performance.now() - t0;
-    },
-    close: () => det.close(),
-  };
-  return state;
-}
-
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`model ${path.basename(modelPath)} | ${cpu} | ${availableCores()} cores available | onnxruntime-node ${ort.env.versions.node ?? '?'} | sharp ${sharp.versions.sharp}`);
 console.log(`${images.length} JPEG images from ${imagesDir}; ${runs} runs × ${durationMs / 1000} s, raw and end-to-end alternating in ${sliceMs} ms slices; raw uses ${cores} threads`);
@@ -123,10 +68,11 @@ for (const c of configs) {
   const ratios: number[] = [];
   const raws: number[] = [];
   const e2es: number[] = [];
-  let last: Awaited<ReturnType<typeof makeEndToEnd>> | null = null;
+  let last: EndToEndRunner | null = null;
   for (let r = 0; r < runs; r++) {
-    const raw = await makeRaw();
-    const e2e = await makeEndToEnd(c);
+    const raw = await RawSessionRunner.start(modelPath, cores);
+    const e2e = await EndToEndRunner.start(modelPath, { streams: c.streams, threads: c.threads, spinning: c.spinning }, images);
+    await e2e.warmup();
     for (let t = 0; t < durationMs / 2; t += sliceMs) {
       await raw.slice(sliceMs);
       await e2e.slice(sliceMs);
@@ -134,15 +80,15 @@ for (const c of configs) {
     await raw.close();
     await e2e.close();
     const rawFps = (raw.count * 1000) / raw.ms;
-    const e2eFps = (e2e.count * 1000) / e2e.ms;
+    const e2eFps = (e2e.acc.images * 1000) / e2e.acc.ms;
     raws.push(rawFps);
     e2es.push(e2eFps);
     ratios.push(e2eFps / rawFps);
     last = e2e;
   }
-  const s = last!.sums;
-  const n = last!.count;
-  const lat = last!.latencies.sort((a, b) => a - b);
+  const s = last!.acc.sums;
+  const n = last!.acc.images;
+  const lat = last!.acc.latencies.sort((a, b) => a - b);
   const ratio = median(ratios);
   report.push({ config: c.label, rawFps: median(raws), endToEndFps: median(e2es), ratio, ratios });
   console.log(

@@ -31,6 +31,7 @@ import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 // The built package, as users run it (`npm run bench:serve` builds first).
 import { BUNDLED_MODEL_PATH, Detector, availableCores } from '../dist/index.js';
+import { RawSessionRunner } from '../dist/bench/index.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -223,36 +224,9 @@ async function load(connections: number, seconds: number): Promise<LoadResult> {
 // Raw session.run and single-image latency, same model and core budget
 
 // The baseline is one in-process session with the whole core budget as intra-op threads (the
-// model's own ceiling, as `npm run bench` defines it). Several in-process sessions cannot run
-// side by side: onnxruntime-node's run() blocks the calling thread.
-const sessionOptions = { intraOpNumThreads: budget, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
-const sessions = [await ort.InferenceSession.create(modelPath, sessionOptions)];
-const inputMeta = sessions[0].inputMetadata[0] as unknown as { name: string; shape: (number | string)[]; type?: string };
-const dims = inputMeta.shape.map((d) => (typeof d === 'number' ? d : 1));
-const size = dims.reduce((a, b) => a * b, 1);
-const tensor =
-  inputMeta.type === 'uint8'
-    ? new ort.Tensor('uint8', new Uint8Array(size).fill(114), dims)
-    : inputMeta.type === 'float16'
-      ? new ort.Tensor('float16', new Uint16Array(size).fill(0x5720), dims) // 114 in fp16
-      : new ort.Tensor('float32', new Float32Array(size).fill(114), dims);
-const feeds = { [inputMeta.name]: tensor };
-for (const s of sessions) for (let i = 0; i < 5; i++) await s.run(feeds);
-
-/** Back-to-back session.run for `ms`; returns runs and elapsed ms. */
-async function raw(ms: number): Promise<{ count: number; ms: number }> {
-  const t0 = performance.now();
-  let count = 0;
-  await Promise.all(
-    sessions.map(async (s) => {
-      while (performance.now() - t0 < ms) {
-        await s.run(feeds);
-        count++;
-      }
-    }),
-  );
-  return { count, ms: performance.now() - t0 };
-}
+// model's own ceiling, as `npm run bench` defines it).
+const rawRunner = await RawSessionRunner.start(modelPath, budget);
+const raw = (ms: number): Promise<{ count: number; ms: number }> => rawRunner.slice(ms);
 
 const single = await Detector.load(modelPath, { streams: 1, threads: budget });
 for (const b of images.slice(0, 3)) await single.detect(b);
@@ -348,7 +322,7 @@ for (let r = 0; r < runs; r++) {
   );
 }
 await single.close();
-for (const s of sessions) await s.release();
+await rawRunner.close();
 
 // ---------------------------------------------------------------------------------------------
 // Soak: RSS over time at concurrency 4

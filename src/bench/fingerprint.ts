@@ -2,10 +2,9 @@
  * Machine fingerprint printed with every benchmark: numbers from different machines (or from
  * the same VM on a different host) are not comparable, and this is what tells them apart.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { cgroupCpuQuota } from '../runtime/node/cpus.js';
+import { cgroupCpuQuota, readText } from '../runtime/node/cpus.js';
 import sharp from 'sharp';
 
 /** The CPU features onnxruntime's kernels choose between (MLAS picks AVX2/AVX-512/VNNI paths). */
@@ -50,13 +49,6 @@ export function machineFingerprint(): MachineFingerprint {
   };
 }
 
-const readText = (file: string): string | null => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-};
 
 export { parseCpuMax } from '../runtime/node/cpus.js';
 

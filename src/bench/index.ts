@@ -5,6 +5,8 @@
  * const report = await runBench({ threads: [1, 2], streams: [1], durationS: 2, runs: 3 });
  */
 export { runBench, BENCH_DEFAULTS, type BenchOptions } from './run.js';
+export { RawSessionRunner } from './raw-session.js';
+export { EndToEndRunner } from './end-to-end.js';
 export { runLoad, checkUrl, type LoadOptions } from './load.js';
 export { machineFingerprint, formatFingerprint, type MachineFingerprint } from './fingerprint.js';
 export { loadBenchImages, type BenchImages } from './images.js';

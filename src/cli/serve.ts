@@ -10,22 +10,18 @@ import pc from 'picocolors';
 import { TearlessError } from '../core/errors.js';
 import { buildServer } from '../server/app.js';
 import { apiKeysFromEnv } from '../server/plugins/auth.js';
+import type { ModelManagerOptions } from '../server/types.js';
 import { integerIn, numberIn } from './options.js';
 
-export interface ServeFlags {
+/** The model manager's options that are flags as they are. */
+type ManagerFlags = Pick<ModelManagerOptions, 'threads' | 'streams' | 'maxBatchSize' | 'maxQueueDelayMs' | 'maxQueue' | 'timeoutMs' | 'maxPixels' | 'reloadIntervalMs'>;
+
+export interface ServeFlags extends ManagerFlags {
   host: string;
   port: number;
   apiKey?: string[];
   cors?: string;
-  threads?: number;
-  streams?: number;
-  maxBatchSize?: number;
-  maxQueueDelayMs?: number;
-  maxQueue?: number;
-  timeoutMs?: number;
   maxBodyMb: number;
-  maxPixels?: number;
-  reloadIntervalMs?: number;
   metricsAuth?: boolean;
   logLevel?: string;
 }

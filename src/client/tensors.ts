@@ -3,6 +3,7 @@
  * data extension (little-endian raw elements; BYTES elements as 4-byte length + bytes).
  * No Node or DOM APIs: typed arrays, TextEncoder and TextDecoder only.
  */
+import { toFloat16Bits as float32ToFloat16Bits, float16ToFloat32 } from '../core/float16.js';
 
 /** OIP v2 tensor datatypes. */
 export type OipDatatype =
@@ -42,55 +43,9 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
-// ---- FP16 <-> FP32 (IEEE 754 binary16, round-to-nearest-even) ----
+// ---- FP16 <-> FP32: the core's conversions (isomorphic), under the SDK's names ----
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** One float → IEEE half bits. */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0); // Inf / NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow → Inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow → ±0
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1) !== 0)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // Round to nearest even; a carry moves into the exponent (up to Inf), which is the right answer.
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1) !== 0)) half++;
-  return sign | half;
-}
-
-/** One IEEE half → float. */
-export function float16BitsToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant !== 0 ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-/** FP16 tensor data (half bits) → Float32Array. */
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i]);
-  return out;
-}
-
+export { toFloat16Bits as float32ToFloat16Bits, fromFloat16Bits as float16BitsToFloat32, float16ToFloat32 } from '../core/float16.js';
 // ---- building typed arrays ----
 
 function flatten(data: unknown): unknown[] {

@@ -4,8 +4,7 @@
  */
 import { DECODERS } from './decoders/index.js';
 import { mapBoxesToSource, clipBoxes, type Placement } from './geometry.js';
-import { nms } from './nms.js';
-import { sortByScore } from './nms.js';
+import { nms, sortByScore } from './nms.js';
 import { DEFAULT_DETECT_OPTIONS, type CoreTensor, type Detection, type DetectOptions, type ModelProfile } from './types.js';
 import { checkInteger, checkNumber, TearlessError } from './errors.js';
 

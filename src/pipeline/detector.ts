@@ -178,7 +178,7 @@ export class Detector {
    */
   get maxBatchSize(): number {
     const image = this.info.inputs.find((i) => i.name === this.profile.input.name);
-    const batchDim = image?.shape[this.profile.input.layout === 'nchw' ? 0 : 0];
+    const batchDim = image?.shape[0]; // the batch is the first dimension in NCHW and NHWC alike
     return typeof batchDim === 'number' && batchDim > 0 ? batchDim : this.batchLimit;
   }
 

@@ -1,6 +1,6 @@
 /**
- * Pixels → model feeds for one image: the image tensor (via the isomorphic core) and the
- * extra original-size input DETR-style exports take.
+ * Pixels → model feeds: the image tensor of one image or a batch (via the isomorphic core) and
+ * the extra original-size input DETR-style exports take.
  */
 import type { Placement } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/resize.js';
@@ -12,34 +12,19 @@ export interface Prepared {
   placement: Placement;
 }
 
+/** One image into a batch-of-one input tensor. */
 export function prepareFeeds(pixels: PixelBuffer, profile: ModelProfile): Prepared {
-  const input = profile.input;
-  const { data, placement } = imageToTensor(pixels, input);
-  const dims = input.layout === 'nchw' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
-  const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
-  const size = input.origSizeInput;
-  if (size) {
-    const pair = size.order === 'wh' ? [pixels.width, pixels.height] : [pixels.height, pixels.width];
-    feeds[size.name] = {
-      type: size.dtype,
-      data: size.dtype === 'int64' ? BigInt64Array.from(pair, BigInt) : size.dtype === 'int32' ? Int32Array.from(pair) : Float32Array.from(pair),
-      dims: [1, 2],
-    };
-  }
-  return { feeds, placement };
+  const { feeds, placements } = prepareBatchFeeds([pixels], profile);
+  return { feeds, placement: placements[0] };
 }
 
 /** Several images into one batched input tensor ([N, 3, H, W] or [N, H, W, 3]). */
 export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: ModelProfile): { feeds: Record<string, CoreTensor>; placements: Placement[] } {
-  if (pixels.length === 1) {
-    const { feeds, placement } = prepareFeeds(pixels[0], profile);
-    return { feeds, placements: [placement] };
-  }
   const input = profile.input;
   const n = pixels.length;
   const per = inputElementCount(input);
   const data = allocate(input, n);
-  const placements = pixels.map((px, i) => imageToTensor(px, input, data.subarray(i * per, (i + 1) * per)).placement);
+  const placements = pixels.map((px, i) => imageToTensor(px, input, n === 1 ? data : data.subarray(i * per, (i + 1) * per)).placement);
   const dims = input.layout === 'nchw' ? [n, 3, input.height, input.width] : [n, input.height, input.width, 3];
   const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
   const size = input.origSizeInput;

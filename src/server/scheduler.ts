@@ -24,7 +24,6 @@ interface Job {
   feeds?: Record<string, CoreTensor>;
   outputNames?: readonly string[];
   enqueuedAt: number;
-  settled: boolean;
   resolve: (v: DetectResult | Record<string, CoreTensor>) => void;
   reject: (e: unknown) => void;
 }
@@ -130,15 +129,12 @@ export class ModelScheduler {
 
   private enqueue(partial: Pick<Job, 'kind' | 'pixels' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
     return new Promise((resolve, reject) => {
-      const job: Job = { ...partial, enqueuedAt: performance.now(), settled: false, resolve, reject };
+      const job: Job = { ...partial, enqueuedAt: performance.now(), resolve, reject };
       // A job whose request timed out is dropped from the queue instead of computed.
       const left = deadline - performance.now();
-      const expire = setTimeout(() => {
-        job.settled = true;
-        this.removeFromQueue(job);
-      }, Math.max(0, left));
-      job.resolve = (v) => { clearTimeout(expire); job.settled = true; resolve(v); };
-      job.reject = (e) => { clearTimeout(expire); job.settled = true; reject(e); };
+      const expire = setTimeout(() => this.removeFromQueue(job), Math.max(0, left));
+      job.resolve = (v) => { clearTimeout(expire); resolve(v); };
+      job.reject = (e) => { clearTimeout(expire); reject(e); };
       this.queue.push(job);
       this.stats.queueDepth = this.queue.length;
       this.pump();

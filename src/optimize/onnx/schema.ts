@@ -28,6 +28,61 @@ const rep = (type: string, id: number, packed = false): Json =>
   packed ? { rule: 'repeated', type, id, options: { packed: true } } : { rule: 'repeated', type, id };
 
 /** The descriptor of package `onnx` (messages and enums in the order of onnx.proto). */
+// Enums are declared once and used both by the descriptor and by callers.
+
+/** TensorProto.DataType. */
+export const DataType = {
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  COMPLEX64: 14,
+  COMPLEX128: 15,
+  BFLOAT16: 16,
+  FLOAT8E4M3FN: 17,
+  FLOAT8E4M3FNUZ: 18,
+  FLOAT8E5M2: 19,
+  FLOAT8E5M2FNUZ: 20,
+  UINT4: 21,
+  INT4: 22,
+  FLOAT4E2M1: 23,
+  FLOAT8E8M0: 24,
+  UINT2: 25,
+  INT2: 26,
+} as const;
+
+/** AttributeProto.AttributeType. */
+export const AttributeType = {
+  UNDEFINED: 0,
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+  SPARSE_TENSOR: 11,
+  SPARSE_TENSORS: 12,
+  TYPE_PROTO: 13,
+  TYPE_PROTOS: 14,
+} as const;
+
+/** TensorProto.DataLocation. */
+export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
+
 const ONNX_MESSAGES: Record<string, Json> = {
   Version: {
     values: {
@@ -50,25 +105,7 @@ const ONNX_MESSAGES: Record<string, Json> = {
   AttributeProto: {
     reserved: [[12, 12], [16, 19], 'v'],
     nested: {
-      AttributeType: {
-        values: {
-          UNDEFINED: 0,
-          FLOAT: 1,
-          INT: 2,
-          STRING: 3,
-          TENSOR: 4,
-          GRAPH: 5,
-          SPARSE_TENSOR: 11,
-          TYPE_PROTO: 13,
-          FLOATS: 6,
-          INTS: 7,
-          STRINGS: 8,
-          TENSORS: 9,
-          GRAPHS: 10,
-          SPARSE_TENSORS: 12,
-          TYPE_PROTOS: 14,
-        },
-      },
+      AttributeType: { values: { ...AttributeType } },
     },
     fields: {
       name: str(1),
@@ -191,39 +228,9 @@ const ONNX_MESSAGES: Record<string, Json> = {
   },
   TensorProto: {
     nested: {
-      DataType: {
-        values: {
-          UNDEFINED: 0,
-          FLOAT: 1,
-          UINT8: 2,
-          INT8: 3,
-          UINT16: 4,
-          INT16: 5,
-          INT32: 6,
-          INT64: 7,
-          STRING: 8,
-          BOOL: 9,
-          FLOAT16: 10,
-          DOUBLE: 11,
-          UINT32: 12,
-          UINT64: 13,
-          COMPLEX64: 14,
-          COMPLEX128: 15,
-          BFLOAT16: 16,
-          FLOAT8E4M3FN: 17,
-          FLOAT8E4M3FNUZ: 18,
-          FLOAT8E5M2: 19,
-          FLOAT8E5M2FNUZ: 20,
-          UINT4: 21,
-          INT4: 22,
-          FLOAT4E2M1: 23,
-          FLOAT8E8M0: 24,
-          UINT2: 25,
-          INT2: 26,
-        },
-      },
+      DataType: { values: { ...DataType } },
       Segment: { fields: { begin: int64(1), end: int64(2) } },
-      DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
+      DataLocation: { values: { ...DataLocation } },
     },
     fields: {
       dims: rep('int64', 1),
@@ -333,59 +340,7 @@ export const TypeProtoType: protobuf.Type = onnxRoot.lookupType('onnx.TypeProto'
 /** An int64 value: Long when decoded; number (safe integer), decimal string or Long when built. */
 export type Int64 = protobuf.Long | number | string;
 
-/** TensorProto.DataType. */
-export const DataType = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  COMPLEX64: 14,
-  COMPLEX128: 15,
-  BFLOAT16: 16,
-  FLOAT8E4M3FN: 17,
-  FLOAT8E4M3FNUZ: 18,
-  FLOAT8E5M2: 19,
-  FLOAT8E5M2FNUZ: 20,
-  UINT4: 21,
-  INT4: 22,
-  FLOAT4E2M1: 23,
-  FLOAT8E8M0: 24,
-  UINT2: 25,
-  INT2: 26,
-} as const;
 export type DataTypeId = number;
-
-/** AttributeProto.AttributeType. */
-export const AttributeType = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  INT: 2,
-  STRING: 3,
-  TENSOR: 4,
-  GRAPH: 5,
-  FLOATS: 6,
-  INTS: 7,
-  STRINGS: 8,
-  TENSORS: 9,
-  GRAPHS: 10,
-  SPARSE_TENSOR: 11,
-  SPARSE_TENSORS: 12,
-  TYPE_PROTO: 13,
-  TYPE_PROTOS: 14,
-} as const;
-
-/** TensorProto.DataLocation. */
-export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
 
 export interface StringStringEntryProto {
   key?: string;

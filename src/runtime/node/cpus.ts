@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-function readText(file: string): string | null {
+/** A small system file's text, or null when it cannot be read. */
+export function readText(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
   } catch {
