@@ -1,5 +1,6 @@
 /**
- * Hand-written SVG charts for the HTML report: grouped bars, a histogram, stacked bars.
+ * Hand-written SVG charts for the HTML reports: grouped bars, a histogram, stacked bars,
+ * horizontal bars and a labelled scatter plot.
  * Strings in, one `<svg>` string out, no dependencies and no external references, so the
  * report is a single file that opens anywhere (and can be attached to an issue).
  */
@@ -173,6 +174,261 @@ export function stackedBarChart(o: { title: string; rows: { label: string; value
       acc += v;
     });
     parts.push(`<text x="${f(x(acc) + 5)}" y="${top + 14}" font-size="11" fill="#222">${fmt(acc)}</text>`);
+  });
+  return svg(width, height, parts);
+}
+
+/** Axis ticks covering [min, max] on a 1/2/2.5/5 × 10ⁿ step, about `count` of them (for axes that do not start at 0). */
+export function rangeTicks(min: number, max: number, count = 5): number[] {
+  let lo = Number.isFinite(min) ? min : 0;
+  let hi = Number.isFinite(max) ? max : lo + 1;
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi - lo < 1e-12) {
+    const pad = Math.abs(lo) > 0 ? Math.abs(lo) * 0.05 : 1;
+    lo -= pad;
+    hi += pad;
+  }
+  const step = niceStep((hi - lo) / count);
+  const start = Math.floor(lo / step + 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = start; v < hi + step * 0.999; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks.length < 2) ticks.push(Number((start + step).toPrecision(12)));
+  return ticks;
+}
+
+export interface ScatterPoint {
+  /** Printed next to the point. */
+  label: string;
+  x: number;
+  y: number;
+  color: string;
+  shape?: 'circle' | 'diamond' | 'square';
+  /** Drawn larger, ringed, with a bold label (and labelled first, so it gets the best spot). */
+  emphasis?: boolean;
+  /** Tooltip; defaults to the label and both values. */
+  title?: string;
+}
+
+export interface RefLine {
+  value: number;
+  label: string;
+  color: string;
+  dashed?: boolean;
+}
+
+export interface LegendEntry {
+  name: string;
+  color: string;
+  shape?: 'circle' | 'diamond' | 'square' | 'line' | 'bar';
+}
+
+function mark(shape: ScatterPoint['shape'] | LegendEntry['shape'], cx: number, cy: number, r: number, color: string, extra = ''): string {
+  switch (shape) {
+    case 'diamond': {
+      const d = r * 1.35;
+      return `<path d="M${f(cx)} ${f(cy - d)}L${f(cx + d)} ${f(cy)}L${f(cx)} ${f(cy + d)}L${f(cx - d)} ${f(cy)}Z" fill="${color}"${extra}/>`;
+    }
+    case 'square':
+    case 'bar':
+      return `<rect x="${f(cx - r)}" y="${f(cy - r)}" width="${f(2 * r)}" height="${f(2 * r)}" fill="${color}"${extra}/>`;
+    case 'line':
+      return `<line x1="${f(cx - 2 * r)}" x2="${f(cx + 2 * r)}" y1="${f(cy)}" y2="${f(cy)}" stroke="${color}" stroke-width="1.5" stroke-dasharray="5 3"${extra}/>`;
+    default:
+      return `<circle cx="${f(cx)}" cy="${f(cy)}" r="${f(r)}" fill="${color}"${extra}/>`;
+  }
+}
+
+/** A legend on one row, text baseline at `y`, starting at `x`. */
+function legendRow(entries: readonly LegendEntry[], x: number, y: number): string {
+  let lx = x;
+  const parts: string[] = [];
+  for (const e of entries) {
+    parts.push(mark(e.shape, lx + 6, y - 4, e.shape === 'line' ? 4 : 5, e.color), `<text x="${f(lx + 17)}" y="${f(y)}" font-size="12">${esc(e.name)}</text>`);
+    lx += 30 + e.name.length * 6.6;
+  }
+  return parts.join('');
+}
+
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+const overlap = (a: Box, b: Box): number => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+
+/**
+ * Scatter plot with a label at every point, placed where it overprints the fewest other labels
+ * and points; optional horizontal / vertical reference lines (budgets, baselines) and a legend.
+ * The x axis starts at 0 unless `xFromZero` is false; the y axis spans the data (and the lines).
+ * Each point is one `<g class="point">`.
+ */
+export function scatterChart(o: {
+  title: string;
+  points: ScatterPoint[];
+  xLabel: string;
+  yLabel: string;
+  hLines?: RefLine[];
+  vLines?: RefLine[];
+  legend?: LegendEntry[];
+  xFromZero?: boolean;
+  yFromZero?: boolean;
+  xFormat?: (v: number) => string;
+  yFormat?: (v: number) => string;
+  width?: number;
+  height?: number;
+}): string {
+  const width = o.width ?? 900;
+  const height = o.height ?? 460;
+  const m = { top: 58, right: 24, bottom: 50, left: 72 };
+  const plotW = width - m.left - m.right;
+  const plotH = height - m.top - m.bottom;
+  const xFmt = o.xFormat ?? tick;
+  const yFmt = o.yFormat ?? tick;
+  const points = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const hLines = (o.hLines ?? []).filter((l) => Number.isFinite(l.value));
+  const vLines = (o.vLines ?? []).filter((l) => Number.isFinite(l.value));
+  const parts = [`<text x="10" y="20" font-size="15" font-weight="600">${esc(o.title)}</text>`];
+  if (o.legend?.length) parts.push(legendRow(o.legend, 10, 42));
+  if (points.length === 0) {
+    parts.push(`<text x="${width / 2}" y="${height / 2}" font-size="12" text-anchor="middle" fill="#777">no measured points</text>`);
+    return svg(width, height, parts);
+  }
+  const xs = [...points.map((p) => p.x), ...vLines.map((l) => l.value)];
+  const ys = [...points.map((p) => p.y), ...hLines.map((l) => l.value)];
+  // 6% headroom on the right so the rightmost label has room; y padded by 8% of its span.
+  const xTicks = o.xFromZero === false ? rangeTicks(Math.min(...xs), Math.max(...xs) * 1.06) : niceTicks(Math.max(...xs) * 1.06);
+  const ySpan = Math.max(...ys) - Math.min(...ys);
+  const yPad = ySpan > 0 ? ySpan * 0.08 : Math.abs(ys[0]) * 0.02 || 1;
+  const yTicks = o.yFromZero ? niceTicks(Math.max(...ys) + yPad) : rangeTicks(Math.min(...ys) - yPad, Math.max(...ys) + yPad);
+  const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
+  const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
+  const x = (v: number): number => m.left + ((v - x0) / (x1 - x0)) * plotW;
+  const y = (v: number): number => m.top + plotH - ((v - y0) / (y1 - y0)) * plotH;
+  for (const t of yTicks) {
+    parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f(y(t))}" y2="${f(y(t))}" stroke="#e6e6e6"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${f(y(t) + 4)}" font-size="11" text-anchor="end" fill="#555">${esc(yFmt(t))}</text>`);
+  }
+  for (const t of xTicks) {
+    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.top}" y2="${m.top + plotH}" stroke="#f0f0f0"/>`);
+    parts.push(`<text x="${f(x(t))}" y="${m.top + plotH + 16}" font-size="11" text-anchor="middle" fill="#555">${esc(xFmt(t))}</text>`);
+  }
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${f(plotW)}" height="${f(plotH)}" fill="none" stroke="#bbb"/>`);
+  parts.push(`<text x="${f(m.left + plotW / 2)}" y="${height - 10}" font-size="12" text-anchor="middle" fill="#333">${esc(o.xLabel)}</text>`);
+  parts.push(`<text transform="translate(18 ${f(m.top + plotH / 2)}) rotate(-90)" font-size="12" text-anchor="middle" fill="#333">${esc(o.yLabel)}</text>`);
+  // Reference lines, labelled inside the plot at their right (horizontal) or top (vertical) end.
+  const taken: Box[] = [];
+  for (const l of hLines) {
+    const ly = y(l.value);
+    parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${f(ly)}" y2="${f(ly)}" stroke="${l.color}" stroke-width="1.5"${l.dashed === false ? '' : ' stroke-dasharray="6 4"'}><title>${esc(l.label)}</title></line>`);
+    parts.push(`<text x="${width - m.right - 4}" y="${f(ly - 5)}" font-size="11" text-anchor="end" fill="${l.color}">${esc(l.label)}</text>`);
+    taken.push({ x0: width - m.right - 4 - l.label.length * 6.2, y0: ly - 16, x1: width - m.right, y1: ly - 3 });
+  }
+  for (const l of vLines) {
+    const lx = x(l.value);
+    parts.push(`<line x1="${f(lx)}" x2="${f(lx)}" y1="${m.top}" y2="${m.top + plotH}" stroke="${l.color}" stroke-width="1"${l.dashed === false ? '' : ' stroke-dasharray="3 3"'}><title>${esc(l.label)}</title></line>`);
+    parts.push(`<text x="${f(lx + 4)}" y="${m.top + 12}" font-size="10.5" fill="${l.color}">${esc(l.label)}</text>`);
+    taken.push({ x0: lx + 4, y0: m.top + 2, x1: lx + 4 + l.label.length * 5.9, y1: m.top + 14 });
+  }
+  // Label placement: every point's own area is taken first, then labels go in (emphasised
+  // first) at the candidate offset that overlaps least; ties keep the earlier (right) spot.
+  const px = points.map((p) => ({ p, cx: x(p.x), cy: y(p.y), r: p.emphasis ? 7 : 5 }));
+  for (const q of px) taken.push({ x0: q.cx - q.r - 1, y0: q.cy - q.r - 1, x1: q.cx + q.r + 1, y1: q.cy + q.r + 1 });
+  const bounds: Box = { x0: m.left + 2, y0: m.top + 2, x1: width - m.right - 2, y1: m.top + plotH - 2 };
+  const labels = new Map<(typeof px)[number], string>();
+  const order = [...px].sort((a, b) => Number(!!b.p.emphasis) - Number(!!a.p.emphasis));
+  for (const q of order) {
+    const size = q.p.emphasis ? 12 : 11;
+    const w = q.p.label.length * size * 0.6;
+    const h = size;
+    const d = q.r + 4;
+    const spots: { tx: number; ty: number; anchor: 'start' | 'end' | 'middle' }[] = [
+      { tx: q.cx + d, ty: q.cy + 4, anchor: 'start' },
+      { tx: q.cx - d, ty: q.cy + 4, anchor: 'end' },
+      { tx: q.cx, ty: q.cy - d - 2, anchor: 'middle' },
+      { tx: q.cx, ty: q.cy + d + h, anchor: 'middle' },
+      { tx: q.cx + d - 2, ty: q.cy - d, anchor: 'start' },
+      { tx: q.cx + d - 2, ty: q.cy + d + h - 2, anchor: 'start' },
+      { tx: q.cx - d + 2, ty: q.cy - d, anchor: 'end' },
+      { tx: q.cx - d + 2, ty: q.cy + d + h - 2, anchor: 'end' },
+      { tx: q.cx + d, ty: q.cy - h - 6, anchor: 'start' },
+      { tx: q.cx + d, ty: q.cy + h + 14, anchor: 'start' },
+    ];
+    let best = spots[0];
+    let bestCost = Infinity;
+    let bestBox: Box = { x0: 0, y0: 0, x1: 0, y1: 0 };
+    for (const s of spots) {
+      const bx0 = s.anchor === 'start' ? s.tx : s.anchor === 'end' ? s.tx - w : s.tx - w / 2;
+      const box: Box = { x0: bx0, y0: s.ty - h + 2, x1: bx0 + w, y1: s.ty + 2 };
+      const outside = box.x0 < bounds.x0 || box.x1 > bounds.x1 || box.y0 < bounds.y0 || box.y1 > bounds.y1 ? 1e6 : 0;
+      // Every spot clears the point's own mark, so its box in `taken` costs nothing.
+      const cost = outside + taken.reduce((sum, t) => sum + overlap(box, t), 0);
+      if (cost < bestCost) [best, bestCost, bestBox] = [s, cost, box];
+      if (cost === 0) break;
+    }
+    taken.push(bestBox);
+    labels.set(q, `<text x="${f(best.tx)}" y="${f(best.ty)}" font-size="${size}" text-anchor="${best.anchor}" fill="#222"${q.p.emphasis ? ' font-weight="700"' : ''}>${esc(q.p.label)}</text>`);
+  }
+  for (const q of px) {
+    const tip = q.p.title ?? `${q.p.label}: ${xFmt(q.p.x)}, ${yFmt(q.p.y)}`;
+    const ring = q.p.emphasis ? `<circle cx="${f(q.cx)}" cy="${f(q.cy)}" r="${f(q.r + 4)}" fill="none" stroke="${q.p.color}" stroke-width="2"/>` : '';
+    parts.push(`<g class="point"><title>${esc(tip)}</title>${ring}${mark(q.p.shape, q.cx, q.cy, q.r, q.p.color, ' stroke="#fff" stroke-width="1"')}${labels.get(q)}</g>`);
+  }
+  return svg(width, height, parts);
+}
+
+/**
+ * Horizontal bars, one row per label (in the given order), value printed at the bar's end.
+ * Negative values grow left from a zero line. Long labels keep their end ("…/conv/Conv").
+ */
+export function horizontalBarChart(o: {
+  title: string;
+  rows: { label: string; value: number; color: string; title?: string }[];
+  xLabel: string;
+  legend?: LegendEntry[];
+  width?: number;
+  maxLabelChars?: number;
+  format?: (v: number) => string;
+}): string {
+  const width = o.width ?? 900;
+  const maxChars = o.maxLabelChars ?? 44;
+  const short = (s: string): string => (s.length > maxChars ? `…${s.slice(s.length - maxChars + 1)}` : s);
+  const format = o.format ?? fmt;
+  const labelW = Math.max(90, ...o.rows.map((r) => short(r.label).length * 6.4 + 14));
+  const m = { top: o.legend?.length ? 56 : 36, right: 56, bottom: 40, left: labelW };
+  const rowH = 20;
+  const height = m.top + m.bottom + rowH * Math.max(1, o.rows.length);
+  const plotW = width - m.left - m.right;
+  const parts = [`<text x="10" y="20" font-size="15" font-weight="600">${esc(o.title)}</text>`];
+  if (o.legend?.length) parts.push(legendRow(o.legend, 10, 42));
+  const values = o.rows.map((r) => r.value).filter(Number.isFinite);
+  if (values.length === 0) {
+    parts.push(`<text x="${width / 2}" y="${m.top + 14}" font-size="12" text-anchor="middle" fill="#777">no data</text>`);
+    return svg(width, height, parts);
+  }
+  const lo = Math.min(0, ...values);
+  const hi = Math.max(0, ...values);
+  const ticks = lo < 0 ? rangeTicks(lo, hi > 0 ? hi * 1.04 : 0) : niceTicks(hi * 1.04);
+  const [x0, x1] = [ticks[0], ticks[ticks.length - 1]];
+  const x = (v: number): number => m.left + ((v - x0) / (x1 - x0)) * plotW;
+  const bottom = m.top + rowH * o.rows.length;
+  for (const t of ticks) {
+    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.top - 4}" y2="${bottom}" stroke="${t === 0 ? '#999' : '#e6e6e6'}"/>`);
+    parts.push(`<text x="${f(x(t))}" y="${bottom + 15}" font-size="10.5" text-anchor="middle" fill="#555">${tick(t)}</text>`);
+  }
+  parts.push(`<text x="${f(m.left + plotW / 2)}" y="${height - 6}" font-size="11.5" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
+  o.rows.forEach((row, i) => {
+    const top = m.top + i * rowH;
+    parts.push(`<text x="${f(m.left - 8)}" y="${top + 14}" font-size="11" text-anchor="end" fill="#222">${esc(short(row.label))}<title>${esc(row.label)}</title></text>`);
+    if (!Number.isFinite(row.value)) {
+      parts.push(`<text x="${f(x(0) + 4)}" y="${top + 14}" font-size="10.5" fill="#777">–</text>`);
+      return;
+    }
+    const a = Math.min(x(0), x(row.value));
+    const b = Math.max(x(0), x(row.value));
+    parts.push(`<rect x="${f(a)}" y="${top + 3}" width="${f(Math.max(1, b - a))}" height="${rowH - 6}" fill="${row.color}"><title>${esc(row.title ?? `${row.label}: ${format(row.value)}`)}</title></rect>`);
+    const right = row.value >= 0;
+    parts.push(`<text x="${f(right ? b + 4 : a - 4)}" y="${top + 14}" font-size="10.5" text-anchor="${right ? 'start' : 'end'}" fill="#222">${esc(format(row.value))}</text>`);
   });
   return svg(width, height, parts);
 }

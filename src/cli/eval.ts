@@ -149,7 +149,7 @@ async function readResultsFile(file: string): Promise<CocoDetection[]> {
   return json as CocoDetection[];
 }
 
-async function readClassMap(spec: string): Promise<ClassOverrides> {
+export async function readClassMap(spec: string): Promise<ClassOverrides> {
   const text = spec.trim().startsWith('{') ? spec : await readFile(spec, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new TearlessError('TL_ERR_BAD_OPTION', `--class-map: cannot read "${spec}" (${err.code}); pass a JSON file or inline JSON like '{"motorbike": "motorcycle"}'.`);
   });

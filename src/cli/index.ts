@@ -9,6 +9,7 @@ import { benchCommand } from './bench.js';
 import { runCompare } from './compare.js';
 import { runEval } from './eval.js';
 import { serveCommand } from './serve.js';
+import { optimizeCommand } from './optimize.js';
 import { integerIn, numberIn } from './options.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -111,6 +112,7 @@ Examples:
 
   program.addCommand(benchCommand());
   program.addCommand(serveCommand());
+  program.addCommand(optimizeCommand());
 
   return program;
 }

@@ -37,7 +37,7 @@ export interface CandidateSpec {
   /** One line for humans: what was changed / quantized. */
   description: string;
   /** The kind of change, for grouping in the report. */
-  kind: 'original' | 'graph' | 'int8-static' | 'int8-dynamic' | 'fp16';
+  kind: 'original' | 'graph' | 'int8-static' | 'int8-dynamic' | 'fp16' | 'reference';
   /** Intra-op threads of the session measuring it (streams stay 1 for model-only). */
   threads: number;
 }
@@ -51,6 +51,8 @@ export interface CandidateResult extends CandidateSpec {
   modelFps?: number;
   /** End-to-end images/s (decode → boxes), median of runs. */
   endToEndFps?: number;
+  /** endToEndFps ÷ the original's end-to-end images/s in the same run. */
+  endToEndSpeedup?: number;
   /** Median single-image model-only latency, ms. */
   latencyMs?: number;
   /** COCO mAP@[.5:.95] on the labelled data, when given. */
@@ -62,6 +64,8 @@ export interface CandidateResult extends CandidateSpec {
   /** Number of nodes quantized / kept in float (int8 candidates). */
   quantizedNodes?: number;
   floatNodes?: number;
+  /** mAP drop vs the original (original − candidate), when scored on labels. */
+  mapDrop?: number;
   /** Why the candidate was rejected, or the error that stopped it. */
   rejected?: string;
   error?: { code: string; message: string };
@@ -72,8 +76,10 @@ export interface LayerSensitivity {
   /** Node name (or output tensor name when the node has none). */
   node: string;
   opType: string;
-  /** Signal-to-quantization-noise ratio of the node's output in dB (higher is better). */
+  /** Signal-to-quantization-noise ratio of the node's output vs float, in dB (higher is better); includes the noise of every quantized layer before it. */
   sqnrDb: number;
+  /** Noise this layer adds: its inputs' worst SQNR minus its output's (dB; what ranks layers). */
+  addedNoiseDb?: number;
   /** Whether the search kept it in float. */
   keptFloat: boolean;
 }

@@ -1,0 +1,477 @@
+/**
+ * `tearless optimize`: build candidates from a model (graph variants, INT8 static with several
+ * calibrations and formats, INT8 dynamic for MatMul-heavy models), score each with the accuracy
+ * guard and measure each against the original side by side, then keep the fastest one that
+ * keeps accuracy — or say that the original is the best and write nothing.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TearlessError } from '../../core/errors.js';
+import type { Detection, ModelProfile } from '../../core/types.js';
+import { formatFingerprint, machineFingerprint } from '../../bench/fingerprint.js';
+import { readDataset, type ClassOverrides } from '../../eval/index.js';
+import { Detector } from '../../pipeline/detector.js';
+import { BUNDLED_MODEL_PATH, sidecarPath } from '../../pipeline/model-source.js';
+import { availableCores } from '../../runtime/node/cpus.js';
+import { layerSensitivity } from '../analyze/sensitivity.js';
+import { profileOpTypes } from '../analyze/profile.js';
+import { collectActivationRanges } from '../calibrate/index.js';
+import { readModel, writeModel, type OnnxModel } from '../onnx/model.js';
+import { quantizableTensors, quantizeDynamic, quantizeStatic } from '../quantize/index.js';
+import type { CalibrationMethod, CandidateResult, LayerSensitivity, OpTypeTime, OptimizeReport, QuantFormat, RangeTable } from '../types.js';
+import { convertToFloat16, foldInputConversion, foldSpaceToDepthSlices, ortOfflineGraph, profileSidecar } from '../variants/index.js';
+import { AGREEMENT_CANDIDATE, AGREEMENT_REFERENCE, agreementOf, detectAll, mapData, measureMap, type AccuracyData } from './accuracy.js';
+import { candidateId, type BuiltCandidate, type CandidateRecipe } from './candidates.js';
+import { decide, MIN_SPEEDUP, type AccuracyGuard } from './decide.js';
+import { listImages, loadCalibrationSet, type Feeds } from './images.js';
+import { compareEndToEnd, compareModelOnly, type SpeedOptions } from './speed.js';
+
+export interface OptimizeOptions {
+  /** Model file; default the bundled model. */
+  model?: string;
+  /** Folder (or glob) of calibration images. */
+  calib: string;
+  /** Calibration images used (default 64) and the minimum accepted (default 16). */
+  calibCount?: number;
+  minCalib?: number;
+  /** Labelled data for the mAP guard (COCO json, YOLO yaml, VOC folder) and its image folder. */
+  data?: string;
+  images?: string;
+  split?: string;
+  classMap?: ClassOverrides;
+  /** Images scored for agreement when there are no labels (default 128, from --calib). */
+  agreementImages?: number;
+  maxMapDrop?: number;
+  minAgreement?: number;
+  /** Intra-op thread counts measured; the first decides (default: the cores available). */
+  threads?: number[];
+  methods?: CalibrationMethod[];
+  formats?: QuantFormat[];
+  /** Extra models measured beside the candidates for comparison (never chosen). */
+  references?: string[];
+  /** Where the chosen model goes (default `<model>.opt.onnx` in the current folder). */
+  output?: string;
+  /** Keep every candidate here instead of a temporary folder. */
+  keepDir?: string;
+  speed?: Partial<SpeedOptions>;
+  /** Progress: a step starts (`total` steps in all). */
+  onStep?: (step: { index: number; total: number; label: string }) => void;
+  /** Warnings (skipped images, …). */
+  onWarning?: (message: string) => void;
+}
+
+const DEFAULT_SPEED: SpeedOptions = { runs: 3, durationMs: 1500, sliceMs: 250 };
+const DEFAULT_METHODS: CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
+/** How many of the worst layers (by added quantization noise) the sensitivity candidate keeps float. */
+const SENSITIVE_SHARE = 0.1;
+
+interface Measured {
+  result: CandidateResult;
+  file?: string;
+  profile: ModelProfile;
+}
+
+export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport> {
+  const started = performance.now();
+  const modelPath = opts.model ?? BUNDLED_MODEL_PATH;
+  const cores = availableCores();
+  const threads = opts.threads?.length ? opts.threads : [cores];
+  const speed: SpeedOptions = { ...DEFAULT_SPEED, ...opts.speed };
+  const methods = opts.methods?.length ? opts.methods : DEFAULT_METHODS;
+  const formats: QuantFormat[] = opts.formats?.length ? opts.formats : ['qdq', 'qoperator'];
+  const maxMapDrop = opts.maxMapDrop ?? 0.01;
+  const minAgreement = opts.minAgreement ?? 0.97;
+  const warn = opts.onWarning ?? (() => {});
+
+  // --- the input: read (never written), understood by the Detector ---
+  const inputBytes = await readFile(modelPath).catch((err: NodeJS.ErrnoException) => {
+    throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `-m: cannot read "${modelPath}" (${err.code ?? err.message}).`);
+  });
+  const original = readModel(inputBytes);
+  const probe = await Detector.load(modelPath, { threads: 1, warmup: false });
+  const profile = probe.profile;
+  await probe.close();
+
+  const calibSet = await loadCalibrationSet(opts.calib, profile, { count: opts.calibCount ?? 64, min: opts.minCalib ?? 16 });
+  for (const s of calibSet.skipped) warn(`calibration image skipped: ${s}`);
+
+  let accuracy: AccuracyData;
+  if (opts.data) {
+    const dataset = await readDataset(opts.data, { imageDir: opts.images, split: opts.split });
+    if (dataset.images.length === 0) throw new TearlessError('TL_ERR_DATASET_INVALID', `--data: ${opts.data} has no images.`);
+    accuracy = mapData(dataset, opts.data, profile.labels, opts.classMap);
+  } else {
+    const files = await listImages(opts.calib, '--calib');
+    accuracy = { kind: 'agreement', images: files.slice(0, opts.agreementImages ?? 128) };
+  }
+  const guard: AccuracyGuard = accuracy.kind === 'map' ? { kind: 'map', maxMapDrop } : { kind: 'agreement', minAgreement };
+  const speedImages = await Promise.all(calibSet.files.slice(0, 16).map((f) => readFile(f)));
+
+  const workDir = opts.keepDir ? path.resolve(opts.keepDir) : await mkdtemp(path.join(os.tmpdir(), 'tearless-optimize-'));
+  await mkdir(workDir, { recursive: true });
+  try {
+    const search = new Search({ modelPath, profile, original, calib: calibSet.feeds, accuracy, threads, speed, workDir, speedImages, cores, warn });
+    const plannedSteps = 2 + 4 + methods.length * formats.length + 3 + (opts.references?.length ?? 0);
+    let step = 0;
+    const progress = (label: string): void => opts.onStep?.({ index: ++step, total: Math.max(plannedSteps, step), label });
+
+    progress('original: accuracy');
+    const base = await search.measureOriginal();
+
+    // Graph-level variants.
+    const graphRecipes: CandidateRecipe[] = [
+      ...(['extended', 'all'] as const).map((level) => ({
+        id: candidateId.ortOffline(level),
+        description: level === 'all'
+          ? "onnxruntime's offline graph, level all (NCHWc layouts: for this CPU only)"
+          : "onnxruntime's offline graph, level extended (fusions)",
+        kind: 'graph' as const,
+        threads: threads[0],
+        build: async (): Promise<BuiltCandidate> => {
+          const file = path.join(workDir, `${candidateId.ortOffline(level)}.onnx`);
+          await ortOfflineGraph(inputBytes, level, file, { threads: threads[0] });
+          return { bytes: await readFile(file) };
+        },
+      })),
+      {
+        id: candidateId.spaceToDepth,
+        description: 'Focus slices + concat folded into one stride-2 convolution (exact)',
+        kind: 'graph',
+        threads: threads[0],
+        build: async () => {
+          const { model, folded } = foldSpaceToDepthSlices(original);
+          if (folded === 0) throw new TearlessError('TL_ERR_BAD_OPTION', 'no Focus (space-to-depth slices → concat → conv) pattern in this model');
+          return { model };
+        },
+      },
+      {
+        id: candidateId.uint8Input,
+        description: 'uint8 NHWC input, conversion folded into the graph',
+        kind: 'graph',
+        threads: threads[0],
+        build: async () => foldInputConversion(original, profile),
+      },
+      {
+        id: candidateId.fp16,
+        description: 'float16 weights and activations, float32 interface (for browser/WebGPU; CPU has few fp16 kernels)',
+        kind: 'fp16',
+        threads: threads[0],
+        build: async () => ({ model: convertToFloat16(original) }),
+      },
+    ];
+    for (const recipe of graphRecipes) {
+      progress(recipe.id);
+      await search.evaluate(recipe, base);
+    }
+
+    // INT8 on top of the exact graph rewrite when it applies (it removes slices in either precision).
+    const folded = foldSpaceToDepthSlices(original);
+    const floatBase = folded.folded > 0 ? folded.model : original;
+    const baseNote = folded.folded > 0 ? ' (on the s2d-fold graph)' : '';
+
+    const hasStatic = quantizableTensors(floatBase).length > 0;
+    let rangesByMethod = new Map<CalibrationMethod, RangeTable>();
+    if (hasStatic) {
+      progress(`calibration (${methods.join(', ')}) on ${calibSet.feeds.length} images`);
+      rangesByMethod = await collectActivationRanges(floatBase, quantizableTensors(floatBase), calibSet.feeds, { methods, threads: cores });
+    }
+    const staticResults: CandidateResult[] = [];
+    for (const format of formats) {
+      for (const method of methods) {
+        const ranges = rangesByMethod.get(method);
+        if (!ranges) continue;
+        const id = candidateId.staticInt8(format, method);
+        progress(id);
+        const r = await search.evaluate(
+          {
+            id,
+            description: `INT8 ${format === 'qdq' ? 'QDQ' : 'QOperator'}, ${method} calibration, per-channel s8 weights / u8 activations, output tail float${baseNote}`,
+            kind: 'int8-static',
+            threads: threads[0],
+            build: async () => {
+              const q = quantizeStatic(floatBase, ranges, { format });
+              return { model: q.model, quantizedNodes: q.quantized.length, floatNodes: q.float.length };
+            },
+          },
+          base,
+        );
+        staticResults.push(r);
+      }
+    }
+
+    // Sensitivity: which layers add the most quantization noise in the best static candidate;
+    // keep the worst of them float and measure that too.
+    let sensitivity: LayerSensitivity[] | undefined;
+    const bestStatic = bestByAccuracy(staticResults.filter((r) => r.id.startsWith('int8-qdq-')), accuracy.kind);
+    if (bestStatic) {
+      const method = methods.find((m) => bestStatic.id === candidateId.staticInt8('qdq', m))!;
+      const ranges = rangesByMethod.get(method)!;
+      progress(`sensitivity of ${bestStatic.id}`);
+      try {
+        const q = quantizeStatic(floatBase, ranges, { format: 'qdq' });
+        sensitivity = await layerSensitivity(floatBase, q.model, q.quantized, calibSet.feeds.slice(0, 8), { threads: cores });
+        const worst = [...sensitivity].sort((a, b) => (b.addedNoiseDb ?? 0) - (a.addedNoiseDb ?? 0)).slice(0, Math.max(1, Math.round(sensitivity.length * SENSITIVE_SHARE)));
+        const exclude = new Set(worst.map((l) => l.node));
+        for (const l of sensitivity) l.keptFloat = exclude.has(l.node);
+        const id = candidateId.staticInt8('qdq', method, '-sensitive-float');
+        progress(id);
+        await search.evaluate(
+          {
+            id,
+            description: `as ${bestStatic.id}, the ${exclude.size} layers adding the most quantization noise kept float`,
+            kind: 'int8-static',
+            threads: threads[0],
+            build: async () => {
+              const q2 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude });
+              return { model: q2.model, quantizedNodes: q2.quantized.length, floatNodes: q2.float.length };
+            },
+          },
+          base,
+        );
+      } catch (err) {
+        warn(`sensitivity analysis failed: ${(err as Error).message}`);
+      }
+    }
+
+    // Dynamic INT8 for MatMul/Gemm-heavy (transformer) models.
+    progress(candidateId.dynamicInt8);
+    await search.evaluate(
+      {
+        id: candidateId.dynamicInt8,
+        description: 'INT8 dynamic: MatMul/Gemm weights per-channel s8, activations quantized at run time',
+        kind: 'int8-dynamic',
+        threads: threads[0],
+        build: async () => {
+          const q = quantizeDynamic(floatBase);
+          return { model: q.model, quantizedNodes: q.quantized.length, floatNodes: q.float.length };
+        },
+      },
+      base,
+    );
+
+    for (const ref of opts.references ?? []) {
+      progress(`reference ${path.basename(ref)}`);
+      await search.evaluate(
+        {
+          id: candidateId.reference(path.basename(ref, path.extname(ref))),
+          description: `given for comparison: ${ref}`,
+          kind: 'reference',
+          threads: threads[0],
+          build: async () => ({ bytes: await readFile(ref) }),
+        },
+        base,
+      );
+    }
+
+    // Other thread counts: the same candidates again (reported; the first count decides).
+    for (const t of threads.slice(1)) {
+      progress(`threads ${t}`);
+      await search.remeasureAt(t, base);
+    }
+
+    // Decide: end-to-end confirmation for the acceptable ones, then the rule.
+    const results = search.results();
+    let decision = decide(base.result, results, guard);
+    for (const r of results) {
+      if (r.id === base.result.id || decision.rejected.has(r.id) && !decision.rejected.get(r.id)!.startsWith('slower than')) continue;
+      progress(`${r.id}: end to end`);
+      await search.endToEnd(r.id, base);
+    }
+    decision = decide(base.result, results, guard);
+
+    // Why: per-op-type profiles of the original and the fastest INT8 candidate.
+    progress('per-node profiles');
+    const profiles: { candidate: string; ops: OpTypeTime[] }[] = [];
+    const fastestInt8 = results.filter((r) => r.kind.startsWith('int8') && r.modelFps !== undefined && r.threads === threads[0]).sort((a, b) => b.modelFps! - a.modelFps!)[0];
+    for (const r of [base.result, fastestInt8]) {
+      if (!r) continue;
+      const m = search.measured(r.id);
+      if (!m?.file) continue;
+      try {
+        profiles.push({ candidate: r.id, ops: await profileOpTypes(m.file, search.speedFeeds(m.profile), { threads: threads[0] }) });
+      } catch (err) {
+        warn(`profiling ${r.id} failed: ${(err as Error).message}`);
+      }
+    }
+
+    for (const r of results) {
+      if (r.id === decision.chosen?.id || r.id === base.result.id) continue;
+      const reason = decision.rejected.get(r.id);
+      if (reason && !r.error) r.rejected = reason;
+    }
+
+    let output: string | undefined;
+    let verdict: string;
+    if (decision.chosen) {
+      const chosen = search.measured(decision.chosen.id)!;
+      output = path.resolve(opts.output ?? `${path.basename(modelPath, path.extname(modelPath))}.opt.onnx`);
+      if (path.resolve(modelPath) === output) throw new TearlessError('TL_ERR_BAD_OPTION', `-o would overwrite the input model "${modelPath}"; choose another output path.`);
+      await copyFile(chosen.file!, output);
+      await writeFile(sidecarPath(output), JSON.stringify(profileSidecar(chosen.profile, `${decision.chosen.description} — made by tearless optimize from ${path.basename(modelPath)}`), null, 2) + '\n');
+      const acc = accuracy.kind === 'map'
+        ? `mAP ${decision.chosen.map!.toFixed(3)} vs ${base.result.map!.toFixed(3)}`
+        : `${(decision.chosen.agreement! * 100).toFixed(1)}% of the original's boxes found`;
+      verdict = `${decision.chosen.id} is ×${decision.chosen.speedup!.toFixed(2)} faster than the original (model-only, ${threads[0]} threads) with ${acc}; written to ${output}.`;
+    } else {
+      verdict = `The original is the best: no candidate was both within the accuracy budget and at least ×${MIN_SPEEDUP.toFixed(2)} faster. Nothing was written.`;
+    }
+
+    return {
+      model: modelPath,
+      output,
+      chosen: decision.chosen?.id ?? null,
+      verdict,
+      guard: accuracy.kind === 'map'
+        ? { kind: 'map', maxMapDrop, images: accuracy.dataset.images.length, dataset: accuracy.source }
+        : { kind: 'agreement', minAgreement, images: accuracy.images.length },
+      calibration: { images: calibSet.feeds.length, folder: opts.calib, method: methods },
+      machine: formatFingerprint(machineFingerprint()),
+      candidates: results,
+      sensitivity,
+      profiles,
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    if (!opts.keepDir) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function bestByAccuracy(results: CandidateResult[], kind: 'map' | 'agreement'): CandidateResult | undefined {
+  const score = (r: CandidateResult): number => (kind === 'map' ? r.map : r.agreement) ?? -1;
+  return results.filter((r) => !r.error).sort((a, b) => score(b) - score(a))[0];
+}
+
+interface SearchContext {
+  modelPath: string;
+  profile: ModelProfile;
+  original: OnnxModel;
+  calib: Feeds[];
+  accuracy: AccuracyData;
+  threads: number[];
+  speed: SpeedOptions;
+  workDir: string;
+  speedImages: Uint8Array[];
+  cores: number;
+  warn: (m: string) => void;
+}
+
+/** The candidates measured so far, and how to measure one more. */
+class Search {
+  private readonly byId = new Map<string, Measured>();
+  private readonly order: CandidateResult[] = [];
+  private referenceBoxes: Detection[][] | null = null;
+
+  constructor(private readonly ctx: SearchContext) {}
+
+  results(): CandidateResult[] {
+    return this.order;
+  }
+
+  measured(id: string): Measured | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Fixed feeds for profiling: the first calibration image, in the candidate's input format. */
+  speedFeeds(profile: ModelProfile): Feeds {
+    if (profile === this.ctx.profile) return this.ctx.calib[0];
+    throw new TearlessError('TL_ERR_NOT_IMPLEMENTED', 'profiling a candidate with a different input format');
+  }
+
+  async measureOriginal(): Promise<Measured> {
+    const { modelPath, threads, profile } = this.ctx;
+    const st = await stat(modelPath);
+    const result: CandidateResult = { id: candidateId.original, description: 'the input model, float32', kind: 'original', threads: threads[0], file: modelPath, sizeBytes: st.size, speedup: 1, endToEndSpeedup: 1 };
+    if (this.ctx.accuracy.kind === 'map') {
+      result.map = await measureMap(modelPath, this.ctx.accuracy);
+      result.mapDrop = 0;
+    } else {
+      this.referenceBoxes = await detectAll(modelPath, this.ctx.accuracy.images, AGREEMENT_REFERENCE);
+      result.agreement = 1;
+    }
+    const m: Measured = { result, file: modelPath, profile };
+    this.byId.set(result.id, m);
+    this.order.push(result);
+    return m;
+  }
+
+  /** Build, score and time one candidate; a failure is recorded in its row, never thrown. */
+  async evaluate(recipe: CandidateRecipe, base: Measured): Promise<CandidateResult> {
+    const { build, ...spec } = recipe;
+    const result: CandidateResult = { ...spec };
+    const m: Measured = { result, profile: this.ctx.profile };
+    this.byId.set(result.id, m);
+    this.order.push(result);
+    try {
+      const built = await build();
+      const bytes = built.bytes ?? writeModel(built.model!);
+      const file = path.join(this.ctx.workDir, `${safeName(result.id)}.onnx`);
+      await writeFile(file, bytes);
+      if (built.profile) m.profile = built.profile;
+      await writeFile(sidecarPath(file), JSON.stringify(profileSidecar(m.profile), null, 2) + '\n');
+      m.file = file;
+      result.file = file;
+      result.sizeBytes = bytes.length;
+      if (built.quantizedNodes !== undefined) result.quantizedNodes = built.quantizedNodes;
+      if (built.floatNodes !== undefined) result.floatNodes = built.floatNodes;
+      await this.scoreAccuracy(m, base);
+      const s = await compareModelOnly({ model: base.file!, profile: base.profile }, { model: file, profile: m.profile }, this.ctx.speedImages[0], result.threads, this.ctx.speed);
+      result.modelFps = s.fps;
+      result.speedup = s.speedup;
+      result.latencyMs = s.latencyMs;
+      if (base.result.modelFps === undefined || base.result.threads === result.threads) base.result.modelFps = s.baselineFps;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      result.error = { code: e.code ?? 'TL_ERR_INTERNAL', message: e.message.split('\n')[0] };
+    }
+    return result;
+  }
+
+  private async scoreAccuracy(m: Measured, base: Measured): Promise<void> {
+    const { accuracy } = this.ctx;
+    if (accuracy.kind === 'map') {
+      m.result.map = await measureMap(m.file!, accuracy);
+      m.result.mapDrop = base.result.map! - m.result.map;
+    } else {
+      const boxes = await detectAll(m.file!, accuracy.images, AGREEMENT_CANDIDATE);
+      m.result.agreement = agreementOf(this.referenceBoxes!, boxes);
+    }
+  }
+
+  /** The same candidates at another thread count (speed only; accuracy does not depend on it). */
+  async remeasureAt(threads: number, base: Measured): Promise<void> {
+    for (const r of [...this.order]) {
+      const m = this.byId.get(r.id)!;
+      if (!m.file || r.error || r.threads !== this.ctx.threads[0] || r.id === base.result.id) continue;
+      const row: CandidateResult = { ...r, id: `${r.id}@${threads}t`, threads, rejected: undefined, endToEndFps: undefined, endToEndSpeedup: undefined };
+      try {
+        const s = await compareModelOnly({ model: base.file!, profile: base.profile }, { model: m.file, profile: m.profile }, this.ctx.speedImages[0], threads, this.ctx.speed);
+        Object.assign(row, { modelFps: s.fps, speedup: s.speedup, latencyMs: s.latencyMs });
+      } catch (err) {
+        row.error = { code: (err as { code?: string }).code ?? 'TL_ERR_INTERNAL', message: (err as Error).message };
+      }
+      // reported only: the decision is made at the first thread count
+      row.rejected = `measured at ${threads} threads for comparison`;
+      row.kind = r.kind;
+      this.byId.set(row.id, { ...m, result: row });
+      this.order.push(row);
+    }
+  }
+
+  async endToEnd(id: string, base: Measured): Promise<void> {
+    const m = this.byId.get(id);
+    if (!m?.file) return;
+    try {
+      const s = await compareEndToEnd(base.file!, m.file, this.ctx.speedImages, this.ctx.cores, this.ctx.speed);
+      m.result.endToEndFps = s.fps;
+      m.result.endToEndSpeedup = s.speedup;
+      base.result.endToEndFps ??= s.baselineFps;
+    } catch (err) {
+      this.ctx.warn(`end-to-end measurement of ${id} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
