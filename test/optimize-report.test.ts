@@ -15,7 +15,7 @@ function fixture(): OptimizeReport {
   const candidates: CandidateResult[] = [
     { id: 'fp32', description: 'original model', kind: 'original', threads: 4, file: '/tmp/opt/fp32.onnx', sizeBytes: 12_849_512, modelFps: 38.21734, endToEndFps: 33.1, latencyMs: 26.08, map: 0.37241, speedup: 1 },
     { id: 'ort-all', description: 'onnxruntime offline graph optimization (ORT_ENABLE_ALL), saved as .onnx', kind: 'graph', threads: 4, sizeBytes: 12_790_001, modelFps: 41.02, endToEndFps: 35.4, latencyMs: 24.3, map: 0.37241, speedup: 1.0734 },
-    { id: 'int8-qdq-minmax', description: 'static INT8 QDQ, per-channel weights, MinMax activation ranges, all Conv/MatMul', kind: 'int8-static', threads: 4, sizeBytes: 3_391_020, modelFps: 78.4, endToEndFps: 59.9, latencyMs: 12.71, map: 0.34102, speedup: 2.0515, quantizedNodes: 64, floatNodes: 0, rejected: 'mAP drop 0.031 > 0.01' },
+    { id: 'int8-qdq-minmax', description: 'static INT8 QDQ, per-channel weights, MinMax activation ranges, all Conv/MatMul', kind: 'int8-static', threads: 4, sizeBytes: 3_391_020, modelFps: 78.4, endToEndFps: 59.9, latencyMs: 12.71, map: 0.34102, mapDrop: 0.03139, speedup: 2.0515, quantizedNodes: 64, floatNodes: 0, rejected: 'mAP drop 0.031 > 0.01' },
     { id: 'int8-qdq-entropy-skip3', description: 'static INT8 QDQ, Entropy ranges, 3 most sensitive layers kept in float', kind: 'int8-static', threads: 4, sizeBytes: 3_612_884, modelFps: 71.2, endToEndFps: 56.3, latencyMs: 13.9, map: 0.36644, speedup: 1.8631, quantizedNodes: 61, floatNodes: 3 },
     // Description with markup; end-to-end missing (prints "–"); mAP NaN (left out of JSON).
     { id: 'int8-dynamic', description: `dynamic MatMul ${XSS}`, kind: 'int8-dynamic', threads: 4, sizeBytes: 10_100_000, modelFps: 45.9, latencyMs: 21.7, map: 0.37011, speedup: 1.2011, quantizedNodes: 2, floatNodes: 62 },
@@ -51,7 +51,7 @@ function tableLines(text: string): string[] {
   const start = lines.findIndex((l) => l.startsWith('id ') && l.includes('status'));
   assert.ok(start >= 0, 'table header present');
   const end = lines.indexOf('', start);
-  return lines.slice(start + 1, end).filter((l) => !l.startsWith('model img/s:'));
+  return lines.slice(start + 1, end).filter((l) => !l.startsWith('model img/s:') && !l.startsWith('e2e:'));
 }
 
 test('text: header, one row per candidate with its status, "–" for missing numbers, verdict', () => {
@@ -87,8 +87,13 @@ test('text: header, one row per candidate with its status, "–" for missing num
   const col = header.indexOf('status');
   for (const r of rows) assert.match(r.slice(col), /^(original|chosen|rejected|error|not chosen)/, r);
 
+  // The search's own mapDrop wins over the difference to the original's row.
+  const withDrop = fixture();
+  withDrop.candidates[3].mapDrop = 0.0081;
+  assert.match(tableLines(optimizeReportText(withDrop)).find((r) => r.startsWith('int8-qdq-entropy-skip3 '))!, /0\.366 \(−0\.008\)/);
+
   assert.match(text, /^chosen +int8-qdq-entropy-skip3 \(1\.86× model img\/s, mAP 0\.366 \(−0\.006\)\) → models\/yolov8n\.opt\.onnx$/m);
-  assert.ok(text.includes(`verdict ${report.verdict}`));
+  assert.ok(text.includes(`verdict ${report.verdict}`), 'verdict line');
 });
 
 test('text: top 10 sensitive layers worst first, one time table per profile', () => {
@@ -125,7 +130,7 @@ test('JSON: parses back with the same candidates, rounded numbers, no undefined 
   report.candidates[4].endToEndFps = undefined;
   report.candidates[4].agreement = Number.NaN;
   const json = optimizeReportJson(report);
-  assert.ok(json.endsWith('}\n'));
+  assert.ok(json.endsWith('\n}'), 'no trailing newline (the CLI adds it)');
   assert.match(json, /^\{\n {2}"model": /, 'pretty, two-space indent');
   const back = JSON.parse(json) as OptimizeReport;
   assert.deepEqual(back.candidates.map((c) => c.id), report.candidates.map((c) => c.id));
@@ -134,7 +139,9 @@ test('JSON: parses back with the same candidates, rounded numbers, no undefined 
   assert.equal(back.candidates[0].map, 0.3724);
   assert.equal(back.candidates[1].speedup, 1.073);
   assert.equal(back.candidates[0].sizeBytes, 12_849_512);
-  assert.ok(!('endToEndFps' in back.candidates[4]) && !('agreement' in back.candidates[4]));
+  assert.equal(back.candidates[2].mapDrop, 0.0314);
+  assert.deepEqual(Object.keys(back.candidates[2]).slice(-5), ['mapDrop', 'speedup', 'quantizedNodes', 'floatNodes', 'rejected']);
+  assert.ok(!('endToEndFps' in back.candidates[4]) && !('agreement' in back.candidates[4]), 'undefined and NaN left out');
   assert.doesNotMatch(json, /undefined|NaN|Infinity/);
   assert.deepEqual(back.candidates[5].error, report.candidates[5].error);
   assert.equal(back.profiles!.length, 2);
@@ -167,7 +174,7 @@ test('HTML: self-contained, escaped, scatter with one labelled point per measure
   assert.match(html, /class="l wrap st-error">error: TL_ERR_MODEL_LOAD/);
   assert.match(html, /class="l wrap st-rejected">rejected: mAP drop 0\.031 &gt; 0\.01/);
   assert.match(html, /Chosen: int8-qdq-entropy-skip3/);
-  assert.ok(html.includes(report.verdict));
+  assert.ok(html.includes(report.verdict), 'verdict text');
 
   const scatter = svgWith(html, 'Speed vs accuracy');
   const points = scatter.match(/<g class="point">[\s\S]*?<\/g>/g) ?? [];
@@ -188,10 +195,11 @@ test('HTML: self-contained, escaped, scatter with one labelled point per measure
   assert.equal((sqnr.match(/<rect [^>]*fill="#f28e2b"><title>/g) ?? []).length, 3);
   // Op-type bars: one series per profile.
   const ops = svgWith(html, 'Time per op type');
-  assert.ok(ops.includes('>fp32</text>') && ops.includes('>int8-qdq-entropy-skip3</text>'));
-  // 17 op types in all: the 12 slowest (Conv … Sub) get their own group, QuantizeLinear and the rest are folded.
-  assert.ok(ops.includes('>Conv</text>') && ops.includes('>Sub</text>') && !ops.includes('>QuantizeLinear</text>'));
-  assert.ok(ops.includes('>5 other</text>'));
+  assert.ok(ops.includes('>fp32</text>') && ops.includes('>int8-qdq-entropy-skip3</text>'), 'one series per profile');
+  // 17 op types in all: the 12 slowest (Conv … Slice) get their own group; Sub, QuantizeLinear and the rest are folded.
+  assert.ok(ops.includes('>Conv</text>') && ops.includes('>Slice</text>'), 'slowest op types shown');
+  assert.ok(!ops.includes('>Sub</text>') && !ops.includes('>QuantizeLinear</text>'), 'fast op types folded');
+  assert.ok(ops.includes('>5 other op types</text>'), 'folded category');
   assert.equal(html.match(/<svg /g)?.length, 3);
 });
 
@@ -232,7 +240,7 @@ test('only the original: "original is the best" in text and HTML, no output path
   assert.equal(html.match(/<svg /g)?.length, 1);
   const back = JSON.parse(optimizeReportJson(report)) as OptimizeReport;
   assert.equal(back.chosen, null);
-  assert.ok(!('output' in back) && !('sensitivity' in back));
+  assert.ok(!('output' in back) && !('sensitivity' in back), 'absent fields stay absent');
 });
 
 test('svg: rangeTicks, scatter labels stay apart, horizontal bars handle negatives', () => {
@@ -250,7 +258,7 @@ test('svg: rangeTicks, scatter labels stay apart, horizontal bars handle negativ
     yLabel: 'y',
   });
   assert.equal((s.match(/<g class="point">/g) ?? []).length, 3);
-  assert.ok(s.includes('>a&lt;b</text>'));
+  assert.ok(s.includes('>a&lt;b</text>'), 'labels escaped');
   // Three points in one spot: their labels end up at three different places.
   const spots = [...s.matchAll(/<text x="([\d.]+)" y="([\d.]+)"[^>]*>(?:a&lt;b|bbb|ccc)<\/text>/g)].map((m) => `${m[1]},${m[2]}`);
   assert.equal(new Set(spots).size, 3);

@@ -341,7 +341,7 @@ export function scatterChart(o: {
     const size = q.p.emphasis ? 12 : 11;
     const w = q.p.label.length * size * 0.6;
     const h = size;
-    const d = q.r + 4;
+    const d = q.r + (q.p.emphasis ? 8 : 4);
     const spots: { tx: number; ty: number; anchor: 'start' | 'end' | 'middle' }[] = [
       { tx: q.cx + d, ty: q.cy + 4, anchor: 'start' },
       { tx: q.cx - d, ty: q.cy + 4, anchor: 'end' },
@@ -429,6 +429,48 @@ export function horizontalBarChart(o: {
     parts.push(`<rect x="${f(a)}" y="${top + 3}" width="${f(Math.max(1, b - a))}" height="${rowH - 6}" fill="${row.color}"><title>${esc(row.title ?? `${row.label}: ${format(row.value)}`)}</title></rect>`);
     const right = row.value >= 0;
     parts.push(`<text x="${f(right ? b + 4 : a - 4)}" y="${top + 14}" font-size="10.5" text-anchor="${right ? 'start' : 'end'}" fill="#222">${esc(format(row.value))}</text>`);
+  });
+  return svg(width, height, parts);
+}
+
+/**
+ * Horizontal grouped bars: one block per category (top to bottom), one thin bar per series in
+ * it, values printed at the bar ends so small bars stay readable next to a dominant one.
+ * NaN values leave a gap ("–").
+ */
+export function groupedHorizontalBarChart(o: { title: string; categories: string[]; series: Series[]; xLabel: string; width?: number; format?: (v: number) => string }): string {
+  const width = o.width ?? 900;
+  const format = o.format ?? fmt;
+  const barH = 13;
+  const gap = 9;
+  const blockH = barH * Math.max(1, o.series.length) + gap;
+  const labelW = Math.max(90, ...o.categories.map((c) => c.length * 6.6 + 14));
+  const m = { top: 56, right: 60, bottom: 40, left: labelW };
+  const height = m.top + m.bottom + blockH * Math.max(1, o.categories.length);
+  const plotW = width - m.left - m.right;
+  const parts = [`<text x="10" y="20" font-size="15" font-weight="600">${esc(o.title)}</text>`, legendRow(o.series.map((s) => ({ name: s.name, color: s.color, shape: 'bar' as const })), 10, 42)];
+  const ticks = niceTicks(1.04 * Math.max(0, ...o.series.flatMap((s) => s.values.filter(Number.isFinite))));
+  const xMax = ticks[ticks.length - 1];
+  const x = (v: number): number => m.left + (Math.max(0, v) / xMax) * plotW;
+  const bottom = m.top + blockH * o.categories.length;
+  for (const t of ticks) {
+    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.top - 4}" y2="${bottom}" stroke="${t === 0 ? '#999' : '#e6e6e6'}"/>`);
+    parts.push(`<text x="${f(x(t))}" y="${bottom + 15}" font-size="10.5" text-anchor="middle" fill="#555">${tick(t)}</text>`);
+  }
+  parts.push(`<text x="${f(m.left + plotW / 2)}" y="${height - 6}" font-size="11.5" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
+  o.categories.forEach((cat, i) => {
+    const top = m.top + i * blockH;
+    parts.push(`<text x="${f(m.left - 8)}" y="${f(top + (barH * o.series.length) / 2 + 4)}" font-size="11.5" text-anchor="end" fill="#222">${esc(cat)}</text>`);
+    o.series.forEach((s, j) => {
+      const v = s.values[i];
+      const y = top + j * barH;
+      if (!Number.isFinite(v)) {
+        parts.push(`<text x="${f(x(0) + 4)}" y="${f(y + barH - 3)}" font-size="10" fill="#888">–</text>`);
+        return;
+      }
+      parts.push(`<rect x="${f(x(0))}" y="${f(y + 1)}" width="${f(Math.max(1, x(v) - x(0)))}" height="${barH - 2}" fill="${s.color}"><title>${esc(`${cat} — ${s.name}: ${format(v)}`)}</title></rect>`);
+      parts.push(`<text x="${f(Math.max(x(v), x(0) + 1) + 4)}" y="${f(y + barH - 3)}" font-size="10" fill="#222">${esc(format(v))}</text>`);
+    });
   });
   return svg(width, height, parts);
 }

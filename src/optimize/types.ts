@@ -76,10 +76,8 @@ export interface LayerSensitivity {
   /** Node name (or output tensor name when the node has none). */
   node: string;
   opType: string;
-  /** Signal-to-quantization-noise ratio of the node's output vs float, in dB (higher is better); includes the noise of every quantized layer before it. */
+  /** Signal-to-quantization-noise ratio (dB, higher is better) of the node's output when only this node is quantized (its inputs, weights and output), on exact float inputs. */
   sqnrDb: number;
-  /** Noise this layer adds: its inputs' worst SQNR minus its output's (dB; what ranks layers). */
-  addedNoiseDb?: number;
   /** Whether the search kept it in float. */
   keptFloat: boolean;
 }

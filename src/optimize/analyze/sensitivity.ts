@@ -1,20 +1,25 @@
 /**
- * Per-layer quantization error: the float model and its QDQ version run on the same calibration
- * images with every quantized node's output exposed, and each output is compared with its float
- * counterpart as a signal-to-quantization-noise ratio. The QDQ rewrite keeps tensor names (the
- * DequantizeLinear writes the original name), so the same name means the same value in both.
+ * Per-layer quantization error, each layer in isolation. For every node that would run in int8,
+ * a "shadow" copy is added to the float graph: it reads the float inputs through
+ * QuantizeLinear → DequantizeLinear with the calibrated ranges, uses fake-quantized weights
+ * (int8, symmetric, per output channel — exactly what the quantizer stores), and its output goes
+ * through its own Q → DQ. One run of that graph gives, for every layer at once, the error the
+ * layer's own quantization adds on exact float inputs, as a signal-to-quantization-noise ratio
+ * (SQNR) against the float output.
  *
- * SQNR at a layer includes the noise of every quantized layer before it; what a layer ADDS is
- * its inputs' worst SQNR minus its own. Ranking by the added noise finds the layers that should
- * stay float (e.g. a tensor whose range one 8-bit scale cannot cover), rather than blaming every
- * layer after the first bad one.
+ * Why in isolation: measured along the quantized graph, the SQNR of a layer includes the noise of
+ * every quantized layer before it, so every layer after the first bad one looks bad. Isolated,
+ * the numbers point at the layers to keep float (on YOLOX-nano: pointwise convolutions after
+ * depthwise ones, whose large BN-folded weights amplify the input's quantization noise).
  */
 import * as ort from 'onnxruntime-node';
 import { TearlessError } from '../../core/errors.js';
-import { exposeAsOutputs } from '../onnx/graph.js';
-import { cloneModel, writeModel, type OnnxModel } from '../onnx/model.js';
+import { attrInt, makeNode, NameScope } from '../onnx/graph.js';
+import { cloneModel, getInitializer, makeTensor, tensorDims, tensorToFloat32, writeModel, type OnnxModel } from '../onnx/model.js';
+import type { NodeProto } from '../onnx/schema.js';
+import { activationParams, WEIGHT_QMAX } from '../quantize/params.js';
 import { nodeId } from '../quantize/index.js';
-import type { LayerSensitivity } from '../types.js';
+import type { LayerSensitivity, RangeTable } from '../types.js';
 
 type Feeds = Record<string, ort.Tensor>;
 
@@ -25,72 +30,118 @@ export function sqnrDb(signal: number, noise: number): number {
   return Math.min(99, Math.max(-99, 10 * Math.log10(signal / noise)));
 }
 
-async function session(model: OnnxModel, names: string[], threads: number): Promise<ort.InferenceSession> {
-  const m = cloneModel(model);
-  exposeAsOutputs(m, names);
-  // 'basic' keeps the QDQ graph unfused: the int8 arithmetic is simulated in float, which is
-  // what the rounding of each Q/DQ pair means and is the same for every execution provider.
-  return ort.InferenceSession.create(writeModel(m), { intraOpNumThreads: threads, graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
+/** Weights fake-quantized as the quantizer stores them: int8 symmetric per channel of `axis`. */
+export function fakeQuantizeWeights(w: Float32Array, dims: readonly number[], axis: number): Float32Array {
+  const channels = dims[axis];
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const absMax = new Float64Array(channels);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    absMax[c] = Math.max(absMax[c], Math.abs(w[i]));
+  }
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    const scale = absMax[c] > 0 ? absMax[c] / WEIGHT_QMAX : 1;
+    out[i] = Math.max(-WEIGHT_QMAX, Math.min(WEIGHT_QMAX, Math.round(w[i] / scale))) * scale;
+  }
+  return out;
+}
+
+/** The axis of the output channels of a node's weight (input 1), or null when it has none. */
+function weightAxis(node: NodeProto, model: OnnxModel): number | null {
+  const w = node.input?.[1] ? getInitializer(model, node.input[1]) : undefined;
+  if (!w) return null;
+  if (node.op_type === 'Conv') return 0;
+  if (node.op_type === 'MatMul' && tensorDims(w).length === 2) return 1;
+  if (node.op_type === 'Gemm' && tensorDims(w).length === 2) return attrInt(node, 'transB', 0) ? 0 : 1;
+  return null;
 }
 
 /**
- * Sensitivity of each quantized node of `quantModel` (ids from quantizeStatic's `quantized`),
- * worst first by added noise. `feeds` are a few pre-processed calibration images.
+ * Isolated SQNR of each node in `nodes` (ids, as quantizeStatic reports them) whose first output
+ * and float activation inputs have ranges; worst first. `feeds`: a few calibration images.
  */
 export async function layerSensitivity(
   floatModel: OnnxModel,
-  quantModel: OnnxModel,
-  quantized: readonly string[],
+  ranges: RangeTable,
+  nodes: readonly string[],
   feeds: readonly Feeds[],
   opts: { threads: number },
 ): Promise<LayerSensitivity[]> {
   if (feeds.length === 0) throw new TearlessError('TL_ERR_BAD_OPTION', 'sensitivity analysis needs at least one calibration image.');
-  const wanted = new Set(quantized);
-  const floatOutputs = new Set((floatModel.graph.node ?? []).flatMap((n) => n.output ?? []));
-  const layers = (floatModel.graph.node ?? []).filter((n) => wanted.has(nodeId(n)) && n.output?.[0] && floatOutputs.has(n.output[0]));
-  const quantTensors = new Set((quantModel.graph.node ?? []).flatMap((n) => n.output ?? []));
-  const names = layers.map((n) => n.output![0]).filter((t) => quantTensors.has(t));
-  const graphOutputs = new Set((floatModel.graph.output ?? []).map((o) => o.name));
-  const exposed = names.filter((n) => !graphOutputs.has(n));
-
-  const energy = new Map<string, { signal: number; noise: number }>();
-  const fs = await session(floatModel, exposed, opts.threads);
-  try {
-    const qs = await session(quantModel, exposed, opts.threads);
-    try {
-      for (const f of feeds) {
-        const a = await fs.run(f);
-        const b = await qs.run(f);
-        for (const name of names) {
-          const ref = a[name]?.data;
-          const q = b[name]?.data;
-          if (!(ref instanceof Float32Array) || !(q instanceof Float32Array) || ref.length !== q.length) continue;
-          const e = energy.get(name) ?? { signal: 0, noise: 0 };
-          for (let i = 0; i < ref.length; i++) {
-            const d = ref[i] - q[i];
-            e.signal += ref[i] * ref[i];
-            e.noise += d * d;
-          }
-          energy.set(name, e);
-        }
+  const model = cloneModel(floatModel);
+  const graph = model.graph;
+  const scope = new NameScope(graph);
+  const wanted = new Set(nodes);
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const pairs: { node: NodeProto; float: string; shadow: string }[] = [];
+  const extra: NodeProto[] = [];
+  const fq = (tensor: string, prefix: string, rangeOf = tensor): string => {
+    const p = activationParams(ranges.get(rangeOf)!, 'uint8');
+    const s = scope.fresh(`${prefix}_scale`);
+    const z = scope.fresh(`${prefix}_zp`);
+    graph.initializer!.push(makeTensor(s, new Float32Array([p.scale]), []), makeTensor(z, new Uint8Array([p.zeroPoint]), []));
+    const q = scope.fresh(`${prefix}_q`);
+    const dq = scope.fresh(`${prefix}_dq`);
+    extra.push(makeNode('QuantizeLinear', [tensor, s, z], [q]), makeNode('DequantizeLinear', [q, s, z], [dq]));
+    return dq;
+  };
+  for (const node of graph.node ?? []) {
+    const out = node.output?.[0];
+    if (!out || !wanted.has(nodeId(node)) || !ranges.has(out)) continue;
+    const axis = weightAxis(node, model);
+    const inputs = node.input ?? [];
+    const activations = inputs.filter((i, k) => i && !initializers.has(i) && !(axis !== null && k === 1));
+    if (!activations.every((i) => ranges.has(i))) continue;
+    const tag = scope.fresh(`sens_${nodeId(node)}`);
+    const shadowInputs = inputs.map((i, k) => {
+      if (!i) return i;
+      if (axis !== null && k === 1) {
+        const w = getInitializer(model, i)!;
+        const name = scope.fresh(`${tag}_w`);
+        graph.initializer!.push(makeTensor(name, fakeQuantizeWeights(tensorToFloat32(w), tensorDims(w), axis), tensorDims(w)));
+        return name;
       }
-    } finally {
-      await qs.release();
+      return initializers.has(i) ? i : fq(i, `${tag}_in${k}`);
+    });
+    const shadowOut = scope.fresh(`${tag}_out`);
+    extra.push({ ...node, name: scope.fresh(`${tag}_node`), input: shadowInputs, output: [shadowOut, ...(node.output ?? []).slice(1).map((o) => (o ? scope.fresh(`${tag}_extra`) : o))] });
+    pairs.push({ node, float: out, shadow: fq(shadowOut, `${tag}_o`, out) });
+  }
+  if (pairs.length === 0) return [];
+  graph.node = [...(graph.node ?? []), ...extra];
+  const outputs = new Set((graph.output ?? []).map((o) => o.name));
+  for (const name of pairs.flatMap((p) => [p.float, p.shadow])) {
+    if (!outputs.has(name)) graph.output!.push({ name });
+    outputs.add(name);
+  }
+
+  const energy = pairs.map(() => ({ signal: 0, noise: 0 }));
+  // 'basic': no fusion may merge a shadow Q/DQ pair away (that would hide the error measured).
+  const session = await ort.InferenceSession.create(writeModel(model), { intraOpNumThreads: opts.threads, graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
+  try {
+    for (const f of feeds) {
+      const r = await session.run(f);
+      pairs.forEach((p, k) => {
+        const a = r[p.float]?.data;
+        const b = r[p.shadow]?.data;
+        if (!(a instanceof Float32Array) || !(b instanceof Float32Array) || a.length !== b.length) return;
+        let signal = 0;
+        let noise = 0;
+        for (let i = 0; i < a.length; i++) {
+          const d = a[i] - b[i];
+          signal += a[i] * a[i];
+          noise += d * d;
+        }
+        energy[k].signal += signal;
+        energy[k].noise += noise;
+      });
     }
   } finally {
-    await fs.release();
+    await session.release();
   }
-
-  const sqnrOf = new Map<string, number>();
-  for (const [name, e] of energy) sqnrOf.set(name, sqnrDb(e.signal, e.noise));
-  const out: LayerSensitivity[] = [];
-  for (const node of layers) {
-    const s = sqnrOf.get(node.output![0]);
-    if (s === undefined) continue;
-    const inputs = (node.input ?? []).map((i) => sqnrOf.get(i)).filter((v): v is number => v !== undefined);
-    // A layer fed only by the graph input (or by float layers) inherits no measured noise.
-    const inSqnr = inputs.length ? Math.min(...inputs) : 99;
-    out.push({ node: nodeId(node), opType: node.op_type ?? '?', sqnrDb: s, addedNoiseDb: inSqnr - s, keptFloat: false });
-  }
-  return out.sort((x, y) => (y.addedNoiseDb ?? 0) - (x.addedNoiseDb ?? 0));
+  return pairs
+    .map((p, k) => ({ node: nodeId(p.node), opType: p.node.op_type ?? '?', sqnrDb: sqnrDb(energy[k].signal, energy[k].noise), keptFloat: false }))
+    .sort((a, b) => a.sqnrDb - b.sqnrDb);
 }

@@ -1,5 +1,6 @@
 /** Activation calibration: statistics of the float model's tensors → quantization ranges. */
 export { activationTensors, collectActivationRanges, type CollectOptions, type Feeds } from './collect.js';
+export { applyKnownRanges } from './bounded.js';
 export { MagnitudeHistogram, TensorHistogram, TensorStats } from './histogram.js';
 export {
   ENTROPY_TAIL_FRACTION,

@@ -33,13 +33,22 @@ export { activationParams, quantizeWeights, quantizeBias, roundHalfEven, type Qu
 
 export interface StaticQuantOptions {
   format: QuantFormat;
-  /** Default 'uint8' (asymmetric). Weights are always int8, symmetric. */
+  /**
+   * Default 'uint8' (asymmetric). Weights are always int8, symmetric. On x86, onnxruntime only
+   * fuses QDQ Conv / MatMul with uint8 activations (QDQIsInt8Allowed() is false off ARM): with
+   * 'int8' and the QDQ format they run as float between Q/DQ pairs, slower than the float
+   * model. QOperator int8 graphs run on integer kernels everywhere.
+   */
   activationType?: ActivationType;
   /** Per output channel weight scales (default true). */
   perChannel?: boolean;
   /** Which nodes to quantize; default every node whose op type the registry supports. */
   include?: (node: NodeProto) => boolean;
-  /** Node names (or, for unnamed nodes, their first output name) kept in float. */
+  /**
+   * Node names (or, for unnamed nodes, their first output name) kept in float. The int8 readers
+   * of an excluded compute node's outputs stay float too: between DequantizeLinear inputs and
+   * QuantizeLinear outputs onnxruntime would fuse the node back into int8 (QDQ format).
+   */
   exclude?: ReadonlySet<string>;
   /**
    * Also quantize the output tail (the node writing a graph output and the data-movement /
@@ -147,8 +156,10 @@ export function quantizeStatic(model: OnnxModel, ranges: RangeTable, opts: Stati
     const hint = ranges.size === 0 ? ' The range table is empty: calibrate the tensors listed by quantizableTensors() first.' : '';
     throw new TearlessError('TL_ERR_BAD_OPTION', `Nothing to quantize: ${why}.${hint}`);
   }
-  const quantized = [...plan.quantized.keys(), ...plan.folds.values()].map(nodeId);
-  const float = [...plan.floatNodes.keys()].map(nodeId);
+  const position = new Map(ctx.order.map((n, i) => [n, i]));
+  const inOrder = (nodes: Iterable<NodeProto>): string[] => [...nodes].sort((a, b) => position.get(a)! - position.get(b)!).map(nodeId);
+  const quantized = inOrder([...plan.quantized.keys(), ...plan.folds.values()]);
+  const float = inOrder(plan.floatNodes.keys());
   if (opts.format === 'qdq') rewriteQdq(plan, perChannel, activationType);
   else rewriteQOperator(plan, perChannel, activationType);
   return { model: work, quantized, float };

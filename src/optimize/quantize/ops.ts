@@ -272,14 +272,13 @@ export function nodeShape(ctx: GraphContext, node: NodeProto, op: QuantOp): { sh
   const isAct = (i: number): boolean => ctx.isFloat(inputs[i]) && !ctx.constant(inputs[i]);
   if (op.kind !== 'binary' && op.kind !== 'concat') {
     // Not a float computation on an activation (shape arithmetic, int tensors, a Gather from a
-    // constant table): not the quantizer's business, not reported.
+    // constant table): not the quantizer's business, not reported. Below, input 0 is one.
     if (!isAct(0) || !outputs.every((o) => !o || ctx.isFloat(o))) return null;
   }
   if (op.minOpset && ctx.opset < op.minOpset) return { reason: `${node.op_type}-${ctx.opset} has no 8-bit version (needs opset ${op.minOpset})` };
   switch (op.kind) {
     case 'conv': {
       const w = ctx.floatConstant(inputs[1]);
-      if (!isAct(0)) return { reason: 'the input is not a float activation' };
       if (!w || w.dims.length < 3) return { reason: 'the weight is not a constant float tensor' };
       if (inputs[2]) {
         const b = ctx.floatConstant(inputs[2]);
@@ -288,14 +287,12 @@ export function nodeShape(ctx: GraphContext, node: NodeProto, op: QuantOp): { sh
       return { shape: { activations: [0], constants: [] } };
     }
     case 'matmul': {
-      if (!isAct(0)) return { reason: 'input A is not a float activation' };
       if (isAct(1)) return { shape: { activations: [0, 1], constants: [] } };
       const w = ctx.floatConstant(inputs[1]);
       if (!w || w.dims.length !== 2) return { reason: 'B is neither an activation nor a constant 2-D float matrix' };
       return { shape: { activations: [0], constants: [] } };
     }
     case 'gemm': {
-      if (!isAct(0)) return { reason: 'input A is not a float activation' };
       const w = ctx.floatConstant(inputs[1]);
       if (!w || w.dims.length !== 2) return { reason: 'B is not a constant 2-D float matrix' };
       if (attrInt(node, 'transA', 0) !== 0) return { reason: 'transA = 1 is not supported' };
@@ -323,18 +320,15 @@ export function nodeShape(ctx: GraphContext, node: NodeProto, op: QuantOp): { sh
       return { shape: { activations, constants } };
     }
     case 'unary':
-      if (!isAct(0)) return { reason: 'the input is not a float activation' };
       if ((attrInts(node, 'dilations') ?? []).some((d) => d !== 1n)) return { reason: 'dilated pooling has no integer kernel' };
       return { shape: { activations: [0], constants: [] } };
     case 'fold': {
-      if (!isAct(0)) return { reason: 'the input is not a float activation' };
       const b = clipBounds(ctx, node);
       if (!b) return { reason: 'the Clip bounds are not constant' };
       if (b.min > 0 || b.max <= 0) return { reason: 'the Clip range does not contain 0' };
       return { shape: { activations: [0], constants: [] } };
     }
     case 'move':
-      if (!isAct(0)) return { reason: 'the data input is not a float activation' };
       if (node.op_type === 'MaxPool' && outputs.filter(Boolean).length > 1) return { reason: 'MaxPool with Indices output' };
       return { shape: { activations: [0], constants: [] } };
   }
@@ -350,11 +344,12 @@ export interface PlanOptions {
   exclude?: ReadonlySet<string>;
   /**
    * Also quantize the "output tail": the node producing a graph output and the data-movement /
-   * Concat nodes that only feed it. Default false — detector heads concatenate box regressions
-   * (tens or hundreds) with 0..1 scores right before the output (YOLOX: Concat → Reshape →
-   * Concat → Transpose), and one uint8 scale over both wipes out the scores. onnxruntime's own
-   * quantizer quantizes them and loses the detections; keeping the tail float costs nothing
-   * measurable (it only moves data).
+   * Concat nodes that only feed it. Default false — detector heads concatenate boxes with 0..1
+   * scores right before the output (YOLOX: Concat → Reshape → Concat → Transpose), and one
+   * uint8 scale over both wipes out the scores when the boxes are decoded in the graph: the
+   * HyperLPR3 YOLOv5 plate detector's output spans [−75, 843], a scale of 3.6, and its best
+   * objectness drops from 0.89 to 0 (onnxruntime's own quantizer does exactly that). Kept
+   * float, it stays 0.88; the tail only moves data, so it costs nothing measurable.
    */
   quantizeOutputTail?: boolean;
 }
@@ -423,7 +418,20 @@ export function planStatic(ctx: GraphContext, ranges: RangeTable | null, opts: P
     else eligible.set(node, { op, shape: s.shape });
   }
 
+  // Outputs of compute nodes the caller keeps float (exclude / include) get no parameters, so
+  // their int8 readers stay float too. Otherwise the node would sit between DequantizeLinear
+  // inputs and QuantizeLinear outputs, and onnxruntime fuses such a group whatever the graph
+  // says: DQ → Sigmoid → Q becomes QLinearSigmoid, and DQ → Conv(float weight) → Q becomes
+  // QLinearConv (its WeightBiasQuantization pass quantizes the float weight itself).
+  const keptFloat = new Set<string>();
+  for (const [node, reason] of floatNodes) {
+    const kind = quantOpOf(node)?.kind;
+    if ((reason === 'excluded' || reason === 'not included') && kind !== 'move' && kind !== 'fold') {
+      for (const o of node.output ?? []) if (o) keptFloat.add(o);
+    }
+  }
   const rangeOf = (name: string): TensorRange | null => {
+    if (keptFloat.has(name)) return null;
     if (ranges === null) return { min: 0, max: 1 };
     return sanitizeRange(ranges.get(name));
   };

@@ -4,7 +4,7 @@
  * settings, every candidate, speed against accuracy, per-layer quantization error and where
  * the time goes per op type.
  */
-import { esc, groupedBarChart, horizontalBarChart, scatterChart, type LegendEntry, type ScatterPoint } from '../../bench/svg.js';
+import { esc, groupedHorizontalBarChart, horizontalBarChart, scatterChart, type LegendEntry, type ScatterPoint } from '../../bench/svg.js';
 import type { CandidateResult, OptimizeReport } from '../types.js';
 import {
   accuracyCell,
@@ -29,6 +29,8 @@ const COLORS: Record<StatusKind, string> = { chosen: '#2e9e44', original: '#4e79
 const BUDGET = '#c0392b';
 const QUANTIZED = '#4e79a7';
 const KEPT_FLOAT = '#f28e2b';
+/** Chart width that fills a section of the page. */
+const WIDE = 1100;
 const SERIES = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1'];
 
 const CSS = `
@@ -46,7 +48,7 @@ th,td{padding:4px 10px;text-align:right;white-space:nowrap}
 th{background:#f0f2f5;font-weight:600;border-bottom:1px solid #d5d8dd}
 tr:nth-child(even) td{background:#fafbfc}
 td.l,th.l{text-align:left}
-td.wrap{white-space:normal;min-width:180px;max-width:340px}
+td.wrap{white-space:normal;min-width:160px;max-width:300px}
 table.results{width:100%;font-size:13px}
 table.results th,table.results td{padding:4px 7px}
 table.results tr.chosen td{background:#e7f5ea;font-weight:600}
@@ -93,10 +95,10 @@ function settingsTable(report: OptimizeReport): string {
 function candidateTable(report: OptimizeReport): string {
   if (report.candidates.length === 0) return '<p>No candidate was built.</p>';
   const acc = report.guard.kind === 'map' ? 'mAP (Δ)' : 'agreement';
-  const head = `<thead><tr><th class="l">id</th><th class="l">description</th><th>kind</th><th>model<br>img/s</th><th>speed-up</th><th>end-to-end<br>img/s</th><th>latency<br>ms</th><th>${acc}</th><th>size<br>MB</th><th>int8/float<br>nodes</th><th class="l">status</th></tr></thead>`;
+  const head = `<thead><tr><th class="l">id</th><th class="l">description</th><th>model<br>img/s</th><th>speed-up</th><th>end-to-end<br>img/s</th><th>latency<br>ms</th><th>${acc}</th><th>size<br>MB</th><th>int8/float<br>nodes</th><th class="l">status</th></tr></thead>`;
   const rows = report.candidates.map((c) => {
     const st = candidateStatus(report, c);
-    return `<tr class="${st.kind}"><td class="l"><code>${esc(c.id)}</code></td><td class="l wrap">${esc(c.description)}</td><td>${esc(c.kind)}</td>` +
+    return `<tr class="${st.kind}"><td class="l"><code>${esc(c.id)}</code></td><td class="l wrap" title="${esc(c.kind)}">${esc(c.description)}</td>` +
       `<td>${num(c.modelFps)}</td><td>${speedupCell(c.speedup)}</td><td>${num(c.endToEndFps)}</td><td>${msCell(c.latencyMs)}</td>` +
       `<td>${esc(accuracyCell(report, c))}</td><td>${sizeMb(c.sizeBytes)}</td><td>${nodesCell(c)}</td><td class="l wrap st-${st.kind}">${esc(st.text)}</td></tr>`;
   });
@@ -158,6 +160,7 @@ function scatter(report: OptimizeReport): string | null {
     legend,
     xFormat: useFps ? undefined : (v) => `${+v.toFixed(2)}×`,
     yFormat: isMap ? undefined : (v) => `${+v.toFixed(2)}%`,
+    width: WIDE,
   });
   const left = report.candidates.length - plotted.length;
   const note = `<p class="note">Up and to the right is better; candidates below the dashed line are over the accuracy budget. ${left ? `${left} candidate${left === 1 ? '' : 's'} without both measurements (errors included) ${left === 1 ? 'is' : 'are'} not drawn.` : ''}</p>`;
@@ -183,8 +186,9 @@ function sensitivity(report: OptimizeReport): string | null {
       { name: 'kept in float', color: KEPT_FLOAT, shape: 'bar' },
     ],
     format: (v) => num(v, 1),
+    width: WIDE,
   });
-  return chart + `<p class="note">Signal-to-quantization-noise ratio of each node's output in the fully quantized INT8 graph against the float graph: 20 dB means noise at a tenth of the signal's amplitude. ${kept} of ${all.length} layers were kept in float by the search.</p>`;
+  return chart + `<p class="note">Signal-to-quantization-noise ratio of each node's output against float when only that node is quantized (its inputs, weights and output), on exact float inputs: 20 dB means noise at a tenth of the signal's amplitude. ${kept} of ${all.length} layers were kept in float by the search.</p>`;
 }
 
 function opTimes(report: OptimizeReport): string | null {
@@ -197,14 +201,14 @@ function opTimes(report: OptimizeReport): string | null {
   const ranked = [...peak.entries()].sort((a, b) => b[1] - a[1]).map(([op]) => op);
   const shown = ranked.length <= top + 1 ? ranked : ranked.slice(0, top);
   const restCount = ranked.length - shown.length;
-  const categories = restCount ? [...shown, `${restCount} other\nop types`] : shown;
+  const categories = restCount ? [...shown, `${restCount} other op types`] : shown;
   const series = profiles.map((p, i) => {
     const by = new Map(p.ops.map((o) => [o.opType, o.msPerRun]));
     const values = shown.map((op) => by.get(op) ?? NaN);
     if (restCount) values.push(p.ops.filter((o) => !shown.includes(o.opType)).reduce((s, o) => s + (Number.isFinite(o.msPerRun) ? o.msPerRun : 0), 0));
     return { name: p.candidate, color: SERIES[i % SERIES.length], values };
   });
-  const chart = groupedBarChart({ title: 'Time per op type, ms per run (onnxruntime profile)', categories, series, yLabel: 'ms per run' });
+  const chart = groupedHorizontalBarChart({ title: 'Time per op type (onnxruntime profile)', categories, series, xLabel: 'ms per run', width: WIDE });
   const tables = profiles.map((p) => {
     const total = p.ops.reduce((s, o) => s + (Number.isFinite(o.msPerRun) ? o.msPerRun : 0), 0);
     const rows = topOps(p.ops, 15).map((o) => `<tr><td class="l">${esc(o.opType)}</td><td>${o.nodes}</td><td>${num(o.msPerRun, 3)}</td><td>${num(o.share * 100, 1)}</td></tr>`);

@@ -13,7 +13,7 @@ const KEY_ORDER = [
   // guard, calibration
   'kind', 'maxMapDrop', 'minAgreement', 'images', 'dataset', 'folder', 'method',
   // candidate
-  'id', 'description', 'threads', 'file', 'sizeBytes', 'modelFps', 'endToEndFps', 'latencyMs', 'map', 'agreement', 'speedup', 'quantizedNodes', 'floatNodes', 'rejected', 'error', 'code', 'message',
+  'id', 'description', 'threads', 'file', 'sizeBytes', 'modelFps', 'endToEndFps', 'latencyMs', 'map', 'mapDrop', 'agreement', 'speedup', 'quantizedNodes', 'floatNodes', 'rejected', 'error', 'code', 'message',
   // sensitivity, profiles
   'node', 'opType', 'sqnrDb', 'keptFloat', 'candidate', 'ops', 'nodes', 'msPerRun', 'share',
 ];
@@ -34,6 +34,7 @@ const DIGITS: Record<string, number> = {
   endToEndFps: 2,
   latencyMs: 3,
   map: 4,
+  mapDrop: 4,
   agreement: 4,
   speedup: 3,
   sqnrDb: 2,
@@ -62,7 +63,7 @@ function clean(value: unknown, key?: string): unknown {
   return undefined; // functions, symbols, bigint: not part of a report
 }
 
-/** The report as pretty-printed JSON (two-space indent), ending in a newline. */
+/** The report as pretty-printed JSON (two-space indent, no trailing newline). */
 export function optimizeReportJson(report: OptimizeReport): string {
-  return JSON.stringify(clean(report), null, 2) + '\n';
+  return JSON.stringify(clean(report), null, 2);
 }

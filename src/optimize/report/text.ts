@@ -65,8 +65,11 @@ export function signed(v: number, digits: number): string {
 export function accuracyCell(report: OptimizeReport, c: CandidateResult): string {
   if (report.guard.kind === 'agreement') return c.agreement === undefined ? '–' : pct(c.agreement);
   if (c.map === undefined || !Number.isFinite(c.map)) return '–';
+  if (c.kind === 'original') return c.map.toFixed(3);
+  // The search's own drop when it gives one, else the difference to the original's row.
+  if (c.mapDrop !== undefined && Number.isFinite(c.mapDrop)) return `${c.map.toFixed(3)} (${signed(-c.mapDrop, 3)})`;
   const orig = originalOf(report);
-  if (!orig || orig === c || orig.map === undefined || !Number.isFinite(orig.map)) return c.map.toFixed(3);
+  if (!orig || orig.map === undefined || !Number.isFinite(orig.map)) return c.map.toFixed(3);
   return `${c.map.toFixed(3)} (${signed(c.map - orig.map, 3)})`;
 }
 
@@ -154,7 +157,19 @@ const DESCRIPTION_CHARS = 44;
 const STATUS_CHARS = 160;
 const NODE_CHARS = 48;
 
-/** The whole report as text for the terminal; colours only when `opts.color`. */
+/** What the columns measure: two dim lines under the candidate table. */
+function notes(report: OptimizeReport, dim: (s: string) => string): string[] {
+  const threads = [...new Set(report.candidates.map((x) => x.threads))].sort((a, b) => a - b);
+  return [
+    dim(`model img/s: session.run on a fixed tensor (${threads.join('/')} intra-op thread${threads.length === 1 && threads[0] === 1 ? '' : 's'}), median of runs; speed-up against the original in the same run`),
+    dim(
+      'e2e: encoded image → boxes; latency: one image, model-only; ' +
+        (report.guard.kind === 'map' ? 'Δ: mAP@[.5:.95] change against the original' : "agreement: share of the original's boxes matched by class and IoU ≥ 0.9"),
+    ),
+  ];
+}
+
+/** The whole report as text for the terminal (no trailing newline); colours only when `opts.color`. */
 export function optimizeReportText(report: OptimizeReport, opts: { color?: boolean } = {}): string {
   const c = pc.createColors(opts.color === true);
   const out: string[] = [`${c.bold('tearless optimize')}  ${report.model}`];
@@ -182,17 +197,8 @@ export function optimizeReportText(report: OptimizeReport, opts: { color?: boole
       paint[st.kind](clip(st.text, STATUS_CHARS)),
     ];
   });
-  if (rows.length) out.push(...table(header, rows, left, c.dim));
-  else out.push('no candidate was built');
-  const threads = [...new Set(report.candidates.map((x) => x.threads))].sort((a, b) => a - b);
-  out.push(
-    c.dim(
-      `model img/s: session.run on a fixed tensor (${threads.length ? threads.join('/') : '?'} intra-op thread${threads.length === 1 && threads[0] === 1 ? '' : 's'}), median of runs; ` +
-        `speed-up against the original in the same run; e2e: decode → boxes; latency: one image, model-only; ` +
-        (report.guard.kind === 'map' ? 'Δ: mAP@[.5:.95] change against the original' : "agreement: share of the original's boxes matched by class and IoU ≥ 0.9"),
-    ),
-    '',
-  );
+  if (rows.length === 0) out.push('no candidate was built', '');
+  else out.push(...table(header, rows, left, c.dim), ...notes(report, c.dim), '');
 
   out.push(`${c.bold('chosen ')} ${report.chosen === null ? c.cyan(headline(report)) : c.green(headline(report))}`);
   out.push(`${c.bold('verdict')} ${report.verdict}`);
@@ -204,11 +210,11 @@ export function optimizeReportText(report: OptimizeReport, opts: { color?: boole
     out.push('', c.bold(`Most sensitive layers (${worst.length} worst of ${all.length}; ${kept} kept in float)`));
     out.push(...table(['node', 'op', 'SQNR dB', 'kept float'], worst.map((l) => [clip(l.node, NODE_CHARS), l.opType, num(l.sqnrDb), l.keptFloat ? c.yellow('yes') : 'no']), [true, true, false, true], c.dim));
   }
-  for (const prof of report.profiles ?? []) {
+  for (const prof of (report.profiles ?? []).filter((p) => p.ops.length > 0)) {
     const ops = topOps(prof.ops, 12);
     const total = prof.ops.reduce((s, o) => s + (Number.isFinite(o.msPerRun) ? o.msPerRun : 0), 0);
     out.push('', c.bold(`Time per op type: ${prof.candidate}`) + c.dim(` (${num(total, 2)} ms per run in ${prof.ops.reduce((s, o) => s + o.nodes, 0)} nodes)`));
     out.push(...table(['op', 'nodes', 'ms/run', 'share %'], ops.map((o) => [o.opType, String(o.nodes), num(o.msPerRun, 3), num(o.share * 100, 1)]), [true, false, false, false], c.dim));
   }
-  return out.join('\n') + '\n';
+  return out.join('\n');
 }

@@ -16,9 +16,10 @@ import { BUNDLED_MODEL_PATH, sidecarPath } from '../../pipeline/model-source.js'
 import { availableCores } from '../../runtime/node/cpus.js';
 import { layerSensitivity } from '../analyze/sensitivity.js';
 import { profileOpTypes } from '../analyze/profile.js';
-import { collectActivationRanges } from '../calibrate/index.js';
+import { applyKnownRanges, collectActivationRanges } from '../calibrate/index.js';
+import { consumerMap } from '../onnx/graph.js';
 import { readModel, writeModel, type OnnxModel } from '../onnx/model.js';
-import { quantizableTensors, quantizeDynamic, quantizeStatic } from '../quantize/index.js';
+import { nodeId, quantizableTensors, quantizeDynamic, quantizeStatic } from '../quantize/index.js';
 import type { CalibrationMethod, CandidateResult, LayerSensitivity, OpTypeTime, OptimizeReport, QuantFormat, RangeTable } from '../types.js';
 import { convertToFloat16, foldInputConversion, foldSpaceToDepthSlices, ortOfflineGraph, profileSidecar } from '../variants/index.js';
 import { AGREEMENT_CANDIDATE, AGREEMENT_REFERENCE, agreementOf, detectAll, mapData, measureMap, type AccuracyData } from './accuracy.js';
@@ -63,8 +64,6 @@ export interface OptimizeOptions {
 
 const DEFAULT_SPEED: SpeedOptions = { runs: 3, durationMs: 1500, sliceMs: 250 };
 const DEFAULT_METHODS: CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
-/** How many of the worst layers (by added quantization noise) the sensitivity candidate keeps float. */
-const SENSITIVE_SHARE = 0.1;
 
 interface Measured {
   result: CandidateResult;
@@ -171,10 +170,11 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     const baseNote = folded.folded > 0 ? ' (on the s2d-fold graph)' : '';
 
     const hasStatic = quantizableTensors(floatBase).length > 0;
-    let rangesByMethod = new Map<CalibrationMethod, RangeTable>();
+    const rangesByMethod = new Map<CalibrationMethod, RangeTable>();
     if (hasStatic) {
       progress(`calibration (${methods.join(', ')}) on ${calibSet.feeds.length} images`);
-      rangesByMethod = await collectActivationRanges(floatBase, quantizableTensors(floatBase), calibSet.feeds, { methods, threads: cores });
+      const collected = await collectActivationRanges(floatBase, quantizableTensors(floatBase), calibSet.feeds, { methods, threads: cores });
+      for (const [method, ranges] of collected) rangesByMethod.set(method, applyKnownRanges(floatBase, ranges).ranges);
     }
     const staticResults: CandidateResult[] = [];
     for (const format of formats) {
@@ -200,35 +200,54 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       }
     }
 
-    // Sensitivity: which layers add the most quantization noise in the best static candidate;
-    // keep the worst of them float and measure that too.
+    // Mixed precision: per-layer sensitivity of the most accurate static candidate, then the
+    // fewest most-sensitive layers kept float that bring accuracy within the budget.
     let sensitivity: LayerSensitivity[] | undefined;
     const bestStatic = bestByAccuracy(staticResults.filter((r) => r.id.startsWith('int8-qdq-')), accuracy.kind);
-    if (bestStatic) {
+    if (bestStatic && !passes(bestStatic, base.result, guard)) {
       const method = methods.find((m) => bestStatic.id === candidateId.staticInt8('qdq', m))!;
       const ranges = rangesByMethod.get(method)!;
       progress(`sensitivity of ${bestStatic.id}`);
       try {
         const q = quantizeStatic(floatBase, ranges, { format: 'qdq' });
-        sensitivity = await layerSensitivity(floatBase, q.model, q.quantized, calibSet.feeds.slice(0, 8), { threads: cores });
-        const worst = [...sensitivity].sort((a, b) => (b.addedNoiseDb ?? 0) - (a.addedNoiseDb ?? 0)).slice(0, Math.max(1, Math.round(sensitivity.length * SENSITIVE_SHARE)));
-        const exclude = new Set(worst.map((l) => l.node));
-        for (const l of sensitivity) l.keptFloat = exclude.has(l.node);
-        const id = candidateId.staticInt8('qdq', method, '-sensitive-float');
-        progress(id);
-        await search.evaluate(
-          {
-            id,
-            description: `as ${bestStatic.id}, the ${exclude.size} layers adding the most quantization noise kept float`,
-            kind: 'int8-static',
-            threads: threads[0],
-            build: async () => {
-              const q2 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude });
-              return { model: q2.model, quantizedNodes: q2.quantized.length, floatNodes: q2.float.length };
+        sensitivity = await layerSensitivity(floatBase, ranges, q.quantized, calibSet.feeds.slice(0, 8), { threads: cores });
+        const ranked = sensitivity.map((l) => l.node);
+        const excludeFor = (k: number): Set<string> => withActivations(floatBase, ranked.slice(0, k));
+        // Bisection on how many of the worst layers stay float, scoring accuracy only.
+        let lo = 0;
+        let hi = ranked.length;
+        let best: Set<string> | null = null;
+        for (let step = 0; step < 6 && hi - lo > 1; step++) {
+          const k = Math.max(1, Math.round((lo + hi) / 2));
+          progress(`mixed precision: ${k} of ${ranked.length} layers float`);
+          const q2 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude: excludeFor(k) });
+          const score = await search.accuracyOf(q2.model);
+          if (passes(score, base.result, guard)) {
+            hi = k;
+            best = excludeFor(k);
+          } else {
+            lo = k;
+          }
+        }
+        if (best) {
+          const exclude = best;
+          for (const l of sensitivity) l.keptFloat = exclude.has(l.node);
+          await search.evaluate(
+            {
+              id: candidateId.staticInt8('qdq', method, '-mixed'),
+              description: `as ${bestStatic.id}, the ${hi} most sensitive layers (isolated SQNR) and their activations kept float`,
+              kind: 'int8-static',
+              threads: threads[0],
+              build: async () => {
+                const q3 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude });
+                return { model: q3.model, quantizedNodes: q3.quantized.length, floatNodes: q3.float.length };
+              },
             },
-          },
-          base,
-        );
+            base,
+          );
+        } else {
+          warn(`no mixed-precision split of ${bestStatic.id} kept accuracy within the budget (tried down to ${hi} float layers)`);
+        }
       } catch (err) {
         warn(`sensitivity analysis failed: ${(err as Error).message}`);
       }
@@ -337,6 +356,28 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
   }
 }
 
+/** Whether an accuracy score is within the guard's budget. */
+function passes(score: { map?: number; agreement?: number }, original: CandidateResult, guard: AccuracyGuard): boolean {
+  if (guard.kind === 'map') return score.map !== undefined && original.map !== undefined && original.map - score.map <= guard.maxMapDrop + 1e-12;
+  return score.agreement !== undefined && score.agreement >= guard.minAgreement;
+}
+
+/**
+ * The nodes to keep float plus the SiLU/Sigmoid activations reading their outputs: a float
+ * convolution followed by an int8 activation would only add conversions.
+ */
+function withActivations(model: OnnxModel, nodes: readonly string[]): Set<string> {
+  const consumers = consumerMap(model);
+  const ids = new Set(nodes);
+  for (const node of model.graph.node ?? []) {
+    if (!ids.has(nodeId(node))) continue;
+    for (const out of node.output ?? []) {
+      for (const c of consumers.get(out) ?? []) if (c.op_type === 'Sigmoid' || c.op_type === 'Mul' || c.op_type === 'Relu' || c.op_type === 'LeakyRelu') ids.add(nodeId(c));
+    }
+  }
+  return ids;
+}
+
 function bestByAccuracy(results: CandidateResult[], kind: 'map' | 'agreement'): CandidateResult | undefined {
   const score = (r: CandidateResult): number => (kind === 'map' ? r.map : r.agreement) ?? -1;
   return results.filter((r) => !r.error).sort((a, b) => score(b) - score(a))[0];
@@ -425,6 +466,16 @@ class Search {
       result.error = { code: e.code ?? 'TL_ERR_INTERNAL', message: e.message.split('\n')[0] };
     }
     return result;
+  }
+
+  /** Accuracy only (for the mixed-precision search): written to a scratch file and scored. */
+  async accuracyOf(model: OnnxModel): Promise<{ map?: number; agreement?: number }> {
+    const file = path.join(this.ctx.workDir, 'scratch-accuracy.onnx');
+    await writeFile(file, writeModel(model));
+    await writeFile(sidecarPath(file), JSON.stringify(profileSidecar(this.ctx.profile), null, 2) + '\n');
+    const probe: Measured = { result: { id: 'scratch', description: '', kind: 'int8-static', threads: 1 }, file, profile: this.ctx.profile };
+    await this.scoreAccuracy(probe, this.byId.get(candidateId.original)!);
+    return { map: probe.result.map, agreement: probe.result.agreement };
   }
 
   private async scoreAccuracy(m: Measured, base: Measured): Promise<void> {
