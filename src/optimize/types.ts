@@ -51,6 +51,8 @@ export interface CandidateResult extends CandidateSpec {
   modelFps?: number;
   /** End-to-end images/s (decode → boxes), median of runs. */
   endToEndFps?: number;
+  /** The per-run ratios `speedup` is the median of. */
+  speedupRuns?: number[];
   /** endToEndFps ÷ the original's end-to-end images/s in the same run. */
   endToEndSpeedup?: number;
   /** Median single-image model-only latency, ms. */

@@ -26,6 +26,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 export function rejectionReason(original: CandidateResult, c: CandidateResult, guard: AccuracyGuard, minSpeedup = MIN_SPEEDUP): string | null {
   if (c.error) return `failed: ${c.error.message}`;
   if (c.kind === 'reference') return 'reference model (measured for comparison, never chosen)';
+  if (c.threads !== original.threads) return `measured at ${c.threads} threads for comparison (the decision is made at ${original.threads})`;
   if (guard.kind === 'map') {
     if (c.map === undefined || original.map === undefined) return 'mAP not measured';
     const drop = original.map - c.map;
@@ -35,7 +36,10 @@ export function rejectionReason(original: CandidateResult, c: CandidateResult, g
     if (c.agreement < guard.minAgreement) return `agreement ${pct(c.agreement)} < ${pct(guard.minAgreement)}`;
   }
   if (c.speedup === undefined) return 'speed not measured';
-  if (c.speedup < minSpeedup) return `not faster: ×${c.speedup.toFixed(2)} model-only (needs ≥ ×${minSpeedup.toFixed(2)}, beyond measurement noise)`;
+  if (c.speedup < minSpeedup) return `not faster: ×${c.speedup.toFixed(3)} model-only (needs ≥ ×${minSpeedup.toFixed(2)}, beyond measurement noise)`;
+  // The median can be lifted by one lucky run; every run must at least not be slower.
+  const slowRun = c.speedupRuns?.find((r) => r < 1);
+  if (slowRun !== undefined) return `not reliably faster: runs ${c.speedupRuns!.map((r) => `×${r.toFixed(2)}`).join(', ')}`;
   if (c.endToEndSpeedup !== undefined && c.endToEndSpeedup < 1 / minSpeedup) return `slower end to end: ×${c.endToEndSpeedup.toFixed(2)}`;
   return null;
 }

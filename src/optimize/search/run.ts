@@ -12,6 +12,7 @@ import type { Detection, ModelProfile } from '../../core/types.js';
 import { formatFingerprint, machineFingerprint } from '../../bench/fingerprint.js';
 import { readDataset, type ClassOverrides } from '../../eval/index.js';
 import { Detector } from '../../pipeline/detector.js';
+import { decodeImage } from '../../pipeline/image-decode.js';
 import { BUNDLED_MODEL_PATH, sidecarPath } from '../../pipeline/model-source.js';
 import { availableCores } from '../../runtime/node/cpus.js';
 import { layerSensitivity } from '../analyze/sensitivity.js';
@@ -88,6 +89,8 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `-m: cannot read "${modelPath}" (${err.code ?? err.message}).`);
   });
   const original = readModel(inputBytes);
+  const output = path.resolve(opts.output ?? `${path.basename(modelPath, path.extname(modelPath))}.opt.onnx`);
+  if (path.resolve(modelPath) === output) throw new TearlessError('TL_ERR_BAD_OPTION', `-o would overwrite the input model "${modelPath}"; choose another output path.`);
   const probe = await Detector.load(modelPath, { threads: 1, warmup: false });
   const profile = probe.profile;
   await probe.close();
@@ -101,8 +104,8 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     if (dataset.images.length === 0) throw new TearlessError('TL_ERR_DATASET_INVALID', `--data: ${opts.data} has no images.`);
     accuracy = mapData(dataset, opts.data, profile.labels, opts.classMap);
   } else {
-    const files = await listImages(opts.calib, '--calib');
-    accuracy = { kind: 'agreement', images: files.slice(0, opts.agreementImages ?? 128) };
+    const files = (await listImages(opts.calib, '--calib')).slice(0, opts.agreementImages ?? 128);
+    accuracy = { kind: 'agreement', images: await readableImages(files, warn) };
   }
   const guard: AccuracyGuard = accuracy.kind === 'map' ? { kind: 'map', maxMapDrop } : { kind: 'agreement', minAgreement };
   const speedImages = await Promise.all(calibSet.files.slice(0, 16).map((f) => readFile(f)));
@@ -320,12 +323,10 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       if (reason && !r.error) r.rejected = reason;
     }
 
-    let output: string | undefined;
     let verdict: string;
     if (decision.chosen) {
       const chosen = search.measured(decision.chosen.id)!;
-      output = path.resolve(opts.output ?? `${path.basename(modelPath, path.extname(modelPath))}.opt.onnx`);
-      if (path.resolve(modelPath) === output) throw new TearlessError('TL_ERR_BAD_OPTION', `-o would overwrite the input model "${modelPath}"; choose another output path.`);
+      await mkdir(path.dirname(output), { recursive: true });
       await copyFile(chosen.file!, output);
       await writeFile(sidecarPath(output), JSON.stringify(profileSidecar(chosen.profile, `${decision.chosen.description} — made by tearless optimize from ${path.basename(modelPath)}`), null, 2) + '\n');
       const acc = accuracy.kind === 'map'
@@ -338,7 +339,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
 
     return {
       model: modelPath,
-      output,
+      output: decision.chosen ? output : undefined,
       chosen: decision.chosen?.id ?? null,
       verdict,
       guard: accuracy.kind === 'map'
@@ -354,6 +355,21 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
   } finally {
     if (!opts.keepDir) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The images that decode (agreement is scored on every one; an unreadable file is skipped, with a warning). */
+async function readableImages(files: readonly string[], warn: (m: string) => void): Promise<string[]> {
+  const ok: string[] = [];
+  for (const f of files) {
+    try {
+      await decodeImage(await readFile(f));
+      ok.push(f);
+    } catch (err) {
+      warn(`agreement image skipped: ${f}: ${(err as Error).message}`);
+    }
+  }
+  if (ok.length === 0) throw new TearlessError('TL_ERR_DATASET_INVALID', '--calib: none of the images can be read, so agreement cannot be scored.');
+  return ok;
 }
 
 /** Whether an accuracy score is within the guard's budget. */
@@ -459,6 +475,7 @@ class Search {
       const s = await compareModelOnly({ model: base.file!, profile: base.profile }, { model: file, profile: m.profile }, this.ctx.speedImages[0], result.threads, this.ctx.speed);
       result.modelFps = s.fps;
       result.speedup = s.speedup;
+      result.speedupRuns = s.perRun;
       result.latencyMs = s.latencyMs;
       if (base.result.modelFps === undefined || base.result.threads === result.threads) base.result.modelFps = s.baselineFps;
     } catch (err) {
@@ -497,7 +514,7 @@ class Search {
       const row: CandidateResult = { ...r, id: `${r.id}@${threads}t`, threads, rejected: undefined, endToEndFps: undefined, endToEndSpeedup: undefined };
       try {
         const s = await compareModelOnly({ model: base.file!, profile: base.profile }, { model: m.file, profile: m.profile }, this.ctx.speedImages[0], threads, this.ctx.speed);
-        Object.assign(row, { modelFps: s.fps, speedup: s.speedup, latencyMs: s.latencyMs });
+        Object.assign(row, { modelFps: s.fps, speedup: s.speedup, speedupRuns: s.perRun, latencyMs: s.latencyMs });
       } catch (err) {
         row.error = { code: (err as { code?: string }).code ?? 'TL_ERR_INTERNAL', message: (err as Error).message };
       }
