@@ -13,3 +13,6 @@ export { BUNDLED_MODEL_PATH, sidecarPath } from './pipeline/model-source.js';
 export { OnnxNodeBackend, availableCores } from './runtime/node/onnx-backend.js';
 export type { InferenceBackend, BackendOptions } from './runtime/backend.js';
 export * from './core/index.js';
+export { runOptimize } from './optimize/search/run.js';
+export type { OptimizeOptions } from './optimize/search/run.js';
+export type { OptimizeReport, CandidateResult, LayerSensitivity, OpTypeTime, CalibrationMethod, QuantFormat } from './optimize/types.js';

@@ -44,35 +44,51 @@ export function opTypeTimes(events: readonly ProfileEvent[]): OpTypeTime[] {
 }
 
 /**
- * Profile `model` (a file path or bytes) for `runs` runs on `feeds` with `threads` intra-op
- * threads. onnxruntime records from the first run, so the slower first runs are in the trace
- * too; with the default 30 runs their share is small.
+ * Profile models side by side: one profiling session per model (each with its own feeds and
+ * `threads` intra-op threads), run in alternation `runs` times, so that every profile sees the
+ * same machine — on a shared VM whose speed drifts, profiles taken one after the other are not
+ * comparable. onnxruntime records from the first run, so the slower first runs are in the trace
+ * too; with the default 30 runs their share is small. Returns one table per model, in order.
  */
-export async function profileOpTypes(
-  model: string | Uint8Array,
-  feeds: Record<string, ort.Tensor>,
+export async function profileOpTypesSideBySide(
+  models: readonly { model: string | Uint8Array; feeds: Record<string, ort.Tensor> }[],
   opts: { threads: number; runs?: number },
-): Promise<OpTypeTime[]> {
+): Promise<OpTypeTime[][]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tearless-profile-'));
   try {
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: opts.threads,
-      graphOptimizationLevel: 'all',
-      enableProfiling: true,
-      profileFilePrefix: path.join(dir, 'profile'),
-      logSeverityLevel: 3,
-    };
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    const sessions: ort.InferenceSession[] = [];
     try {
-      for (let i = 0; i < (opts.runs ?? 30); i++) await session.run(feeds);
+      for (const [k, m] of models.entries()) {
+        const options: ort.InferenceSession.SessionOptions = {
+          intraOpNumThreads: opts.threads,
+          graphOptimizationLevel: 'all',
+          enableProfiling: true,
+          profileFilePrefix: path.join(dir, `profile${k}`),
+          logSeverityLevel: 3,
+        };
+        sessions.push(typeof m.model === 'string' ? await ort.InferenceSession.create(m.model, options) : await ort.InferenceSession.create(m.model, options));
+      }
+      for (let i = 0; i < (opts.runs ?? 30); i++) {
+        for (const [k, s] of sessions.entries()) await s.run(models[k].feeds);
+      }
     } finally {
-      // the trace file is written when the session ends
-      await session.release();
+      // the trace files are written when the sessions end
+      for (const s of sessions) await s.release();
     }
-    const file = (await readdir(dir)).find((f) => f.endsWith('.json'));
-    if (!file) throw new TearlessError('TL_ERR_MODEL_RUN_FAILED', 'onnxruntime wrote no profile file.');
-    return opTypeTimes(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as ProfileEvent[]);
+    const files = await readdir(dir);
+    return Promise.all(
+      models.map(async (_, k) => {
+        const file = files.find((f) => f.startsWith(`profile${k}_`) && f.endsWith('.json'));
+        if (!file) throw new TearlessError('TL_ERR_MODEL_RUN_FAILED', 'onnxruntime wrote no profile file.');
+        return opTypeTimes(JSON.parse(await readFile(path.join(dir, file), 'utf8')) as ProfileEvent[]);
+      }),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Profile one model (see {@link profileOpTypesSideBySide}). */
+export async function profileOpTypes(model: string | Uint8Array, feeds: Record<string, ort.Tensor>, opts: { threads: number; runs?: number }): Promise<OpTypeTime[]> {
+  return (await profileOpTypesSideBySide([{ model, feeds }], opts))[0];
 }

@@ -16,7 +16,7 @@ import { decodeImage } from '../../pipeline/image-decode.js';
 import { BUNDLED_MODEL_PATH, sidecarPath } from '../../pipeline/model-source.js';
 import { availableCores } from '../../runtime/node/cpus.js';
 import { layerSensitivity } from '../analyze/sensitivity.js';
-import { profileOpTypes } from '../analyze/profile.js';
+import { profileOpTypesSideBySide } from '../analyze/profile.js';
 import { applyKnownRanges, collectActivationRanges } from '../calibrate/index.js';
 import { consumerMap } from '../onnx/graph.js';
 import { readModel, writeModel, type OnnxModel } from '../onnx/model.js';
@@ -302,19 +302,21 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     }
     decision = decide(base.result, results, guard);
 
-    // Why: per-op-type profiles of the original and the fastest INT8 candidate.
+    // Why: per-op-type profiles of the original and the fastest INT8 candidate, side by side.
     progress('per-node profiles');
     const profiles: { candidate: string; ops: OpTypeTime[] }[] = [];
-    const fastestInt8 = results.filter((r) => r.kind.startsWith('int8') && r.modelFps !== undefined && r.threads === threads[0]).sort((a, b) => b.modelFps! - a.modelFps!)[0];
-    for (const r of [base.result, fastestInt8]) {
-      if (!r) continue;
-      const m = search.measured(r.id);
-      if (!m?.file) continue;
-      try {
-        profiles.push({ candidate: r.id, ops: await profileOpTypes(m.file, search.speedFeeds(m.profile), { threads: threads[0] }) });
-      } catch (err) {
-        warn(`profiling ${r.id} failed: ${(err as Error).message}`);
-      }
+    const fastestInt8 = results
+      .filter((r) => r.kind.startsWith('int8') && r.speedup !== undefined && r.threads === threads[0])
+      .sort((a, b) => b.speedup! - a.speedup!)[0];
+    const profiled = [base, fastestInt8 && search.measured(fastestInt8.id)].filter((m): m is Measured => !!m?.file);
+    try {
+      const tables = await profileOpTypesSideBySide(
+        profiled.map((m) => ({ model: m.file!, feeds: search.speedFeeds(m.profile) })),
+        { threads: threads[0] },
+      );
+      profiled.forEach((m, k) => profiles.push({ candidate: m.result.id, ops: tables[k] }));
+    } catch (err) {
+      warn(`profiling failed: ${(err as Error).message}`);
     }
 
     for (const r of results) {
