@@ -21,7 +21,7 @@ import {
   float32ToFloat16Bits, parseRetryAfter, sniffImageType,
 } from '../src/client/index.js';
 import type { DetectResponse } from '../src/client/index.js';
-import { BUNDLED_MODEL, fixtureImage } from './helpers.js';
+import { BUNDLED_MODEL, fixtureImage, maxAbsDiff } from './helpers.js';
 
 const MODEL = 'yolox_nano_416_coco';
 const KEY = 'client-test-key-0123456789';
@@ -75,12 +75,6 @@ function assertDetectResponse(r: DetectResponse): void {
   }
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe('health and metadata', () => {
   test('live() and ready() are true; serverMetadata() lists the binary extension', async () => {

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type protobuf from 'protobufjs';
-import { BUNDLED_MODEL, FIXTURES, ROOT, fixtureModel, sharedData } from './helpers.js';
+import { BUNDLED_MODEL, FIXTURES, ROOT, fixtureModel, sharedData, maxAbsTensorDiff } from './helpers.js';
 import { toFloat16Bits } from '../src/core/float16.js';
 import {
   cloneModel,
@@ -125,14 +125,6 @@ function tensorBytes(t: ort.Tensor): Buffer {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
-function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  assert.deepEqual(b.dims, a.dims);
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
 
 /** The whole model as comparable plain data (int64 as strings, bytes as base64). */
 function normalized(model: OnnxModel): unknown {
@@ -510,7 +502,7 @@ describe('convertOpset 11 → 13', () => {
       const feeds = fixedFeeds(model);
       const [a, b] = [await runModel(before, feeds), await runModel(writeModel(converted), feeds)];
       assert.deepEqual(Object.keys(b), Object.keys(a));
-      for (const k of Object.keys(a)) assert.ok(maxAbsDiff(a[k], b[k]) <= 1e-6, `${k}: max abs diff ${maxAbsDiff(a[k], b[k])}`);
+      for (const k of Object.keys(a)) assert.ok(maxAbsTensorDiff(a[k], b[k]) <= 1e-6, `${k}: max abs diff ${maxAbsTensorDiff(a[k], b[k])}`);
     });
   }
 
@@ -552,7 +544,7 @@ describe('convertOpset 11 → 13', () => {
     const x = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3);
     const feeds = { x: new ort.Tensor('float32', x, [2, 3, 4]) };
     const [a, b] = [await runModel(before, feeds), await runModel(writeModel(converted), feeds)];
-    for (const k of Object.keys(a)) assert.ok(maxAbsDiff(a[k], b[k]) <= 1e-6, `${k}: ${maxAbsDiff(a[k], b[k])}`);
+    for (const k of Object.keys(a)) assert.ok(maxAbsTensorDiff(a[k], b[k]) <= 1e-6, `${k}: ${maxAbsTensorDiff(a[k], b[k])}`);
   });
 
   test('unsupported ops and opsets: clear errors, model untouched', () => {

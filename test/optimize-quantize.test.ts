@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BUNDLED_MODEL, fixtureImage, fixtureModel, seededRandom } from './helpers.js';
+import { BUNDLED_MODEL, fixtureImage, fixtureModel, seededRandom, maxAbsTensorDiff, tinyOnnxModel } from './helpers.js';
 import {
   cloneModel,
   getInitializer,
@@ -20,7 +20,6 @@ import {
   getOpset,
   graphOutputs,
   makeTensor,
-  makeTensorValueInfo,
   readModel,
   tensorDims,
   tensorToArray,
@@ -102,14 +101,6 @@ async function minMaxRanges(model: OnnxModel, feeds: Feeds, names: readonly stri
   return { ranges, outputs: out };
 }
 
-function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  assert.deepEqual(b.dims, a.dims);
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
-  return m;
-}
 
 function valueRange(t: ort.Tensor): number {
   const d = t.data as Float32Array;
@@ -134,26 +125,11 @@ function floatAfterDq(m: OnnxModel, op: string): NodeProto[] {
 const rnd = seededRandom(20240605);
 const uniform = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * scale);
 
-function model(nodes: NodeProto[], inputs: [string, number[]][], outputs: [string, number[] | null][], initializers = [] as ReturnType<typeof makeTensor>[], opset = 13): OnnxModel {
-  return {
-    ir_version: 8,
-    producer_name: 'tearless-test',
-    opset_import: [{ domain: '', version: opset }],
-    metadata_props: [{ key: 'tearless.test', value: 'kept' }],
-    graph: {
-      name: 'test',
-      node: nodes,
-      initializer: initializers,
-      input: inputs.map(([n, s]) => makeTensorValueInfo(n, DataType.FLOAT, s)),
-      output: outputs.map(([n, s]) => makeTensorValueInfo(n, DataType.FLOAT, s)),
-    },
-  };
-}
 
 /** x [1,3,16,16] → Conv → Relu → Conv → Add(residual) → MaxPool → GlobalAveragePool → Flatten → Gemm(transB) → y [1,4]. */
 function convNet(): OnnxModel {
   const conv = { pads: { ints: [1, 1, 1, 1] }, kernel_shape: { ints: [3, 3] } };
-  return model(
+  return tinyOnnxModel(
     [
       makeNode('Conv', ['x', 'W1', 'B1'], ['c1'], { name: 'conv1', attributes: conv }),
       makeNode('Relu', ['c1'], ['r1'], { name: 'relu1' }),
@@ -184,7 +160,7 @@ const convInput: Feeds = { x: new ort.Tensor('float32', uniform(3 * 16 * 16, 1),
  * Softmax, Add; an Identity writes the graph output.
  */
 function opsNet(): OnnxModel {
-  return model(
+  return tinyOnnxModel(
     [
       makeNode('MatMul', ['x', 'B'], ['mm'], { name: 'matmul' }),
       makeNode('LeakyRelu', ['mm'], ['lr'], { name: 'leaky', attributes: { alpha: { float: 0.1 } } }),
@@ -352,7 +328,7 @@ describe('static quantization, QDQ', () => {
     assert.equal(names2.size, q.graph.node!.length, 'node names are unique');
 
     const { out, graph } = await run(q, convInput, true);
-    const err = maxAbsDiff(ref.y, out.y);
+    const err = maxAbsTensorDiff(ref.y, out.y);
     // Measured ≈ 0.005 on outputs spanning ≈ 1: allow 2 % of the output range.
     assert.ok(err <= 0.02 * valueRange(ref.y), `max |int8 − fp32| = ${err}`);
 
@@ -381,7 +357,7 @@ describe('static quantization, QDQ', () => {
     assert.deepEqual(graphOutputs(result.model).map((o) => o.name), ['y']);
     const { out, graph } = await run(result.model, convInput, true);
     assert.equal(out.y.type, 'float32');
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.03 * valueRange(ref.y));
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.03 * valueRange(ref.y));
     assert.equal(count(graph!, 'QGemm'), 1, opTypes(graph!).join(' '));
     assert.equal(count(graph!, 'Gemm'), 0);
   });
@@ -396,7 +372,7 @@ describe('static quantization, QDQ', () => {
     assert.deepEqual([...tensorToArray(softmaxScale)], [1 / 256], 'QLinearSoftmax is only right for y_scale = 1/256');
     const { out, graph } = await run(result.model, opsInput, true);
     // y = 2 · Softmax: one Softmax step is 2/256; allow about one
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.01, `max error ${maxAbsDiff(ref.y, out.y)}`);
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.01, `max error ${maxAbsTensorDiff(ref.y, out.y)}`);
     const ops = opTypes(graph!);
     for (const op of ['QLinearMatMul', 'QLinearLeakyRelu', 'QLinearMul', 'QLinearSigmoid', 'QLinearAveragePool', 'QLinearConcat', 'QLinearSoftmax', 'QLinearAdd']) {
       assert.ok(ops.includes(op), `${op} in ${ops.join(' ')}`);
@@ -419,7 +395,7 @@ describe('static quantization, QDQ', () => {
     assert.equal(conv2.op_type, 'Conv');
     assert.ok(getInitializer(result.model, conv2.input![1]), 'conv2 reads its float weight');
     const { out, graph } = await run(result.model, convInput, true);
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y));
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y));
     assert.equal(count(graph!, 'QLinearConv'), 1, opTypes(graph!).join(' '));
     assert.equal(floatAfterDq(graph!, 'Conv').length, 1, 'conv2 runs in float');
     assert.equal(count(graph!, 'Add'), 1, 'the Add runs in float');
@@ -444,7 +420,7 @@ describe('static quantization, QDQ', () => {
       const zp = result.model.graph.initializer!.find((t) => t.name === 'x_zero_point')!;
       assert.equal(zp.data_type, DataType.INT8);
       const { out, graph } = await run(result.model, convInput, true);
-      assert.ok(maxAbsDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y), `${format}: ${maxAbsDiff(ref.y, out.y)}`);
+      assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y), `${format}: ${maxAbsTensorDiff(ref.y, out.y)}`);
       if (format === 'qdq' && process.arch === 'x64') {
         // onnxruntime does not fuse int8 QDQ Conv off ARM (QDQIsInt8Allowed): uint8 is the default.
         assert.equal(count(graph!, 'QLinearConv'), 0, opTypes(graph!).join(' '));
@@ -465,7 +441,7 @@ describe('static quantization, QOperator', () => {
     assert.deepEqual(q.graph.node!.filter((n) => n.op_type?.startsWith('QLinear')).map(nodeId), ['conv1', 'conv2', 'add', 'gap'], 'node names kept');
     assert.deepEqual(getMetadata(q), { 'tearless.test': 'kept' });
     const { out } = await run(q, convInput);
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y), `max error ${maxAbsDiff(ref.y, out.y)}`);
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.02 * valueRange(ref.y), `max error ${maxAbsTensorDiff(ref.y, out.y)}`);
   });
 
   test('every registry op', async () => {
@@ -477,7 +453,7 @@ describe('static quantization, QOperator', () => {
       'QLinearSigmoid', 'QLinearAveragePool', 'QLinearConcat', 'QLinearSoftmax', 'QLinearAdd', 'DequantizeLinear', 'Identity',
     ]);
     const { out } = await run(q, opsInput);
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.01, `max error ${maxAbsDiff(ref.y, out.y)}`);
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.01, `max error ${maxAbsTensorDiff(ref.y, out.y)}`);
   });
 });
 
@@ -487,7 +463,7 @@ describe('static quantization, QOperator', () => {
 
 describe('bad input', () => {
   test('no quantizable node, empty range table, unknown format: clear errors', () => {
-    const plain = model([makeNode('Exp', ['x'], ['e']), makeNode('Neg', ['e'], ['y'])], [['x', [2, 2]]], [['y', [2, 2]]]);
+    const plain = tinyOnnxModel([makeNode('Exp', ['x'], ['e']), makeNode('Neg', ['e'], ['y'])], [['x', [2, 2]]], [['y', [2, 2]]]);
     assertTearless(() => quantizeStatic(plain, new Map([['x', { min: 0, max: 1 }]]), { format: 'qdq' }), 'TL_ERR_BAD_OPTION', /Nothing to quantize: the graph has no node of a quantizable op type/);
     assertTearless(() => quantizeStatic(convNet(), new Map(), { format: 'qdq' }), 'TL_ERR_BAD_OPTION', /range table is empty: calibrate/);
     assertTearless(() => quantizeStatic(convNet(), new Map(), { format: 'int4' as 'qdq' }), 'TL_ERR_BAD_OPTION', /Unknown quantization format "int4"/);
@@ -496,7 +472,7 @@ describe('bad input', () => {
 
   test('nodes a pass cannot handle stay float instead of failing', async () => {
     // Conv whose weight is a graph input, Gemm with alpha = 2, Add on int64 shape arithmetic.
-    const m = model(
+    const m = tinyOnnxModel(
       [
         makeNode('Conv', ['x', 'w'], ['c'], { name: 'conv_dynamic_weight' }),
         makeNode('Flatten', ['c'], ['f'], { name: 'flatten' }),
@@ -519,7 +495,7 @@ describe('bad input', () => {
     assert.ok(result.float.includes('conv_dynamic_weight') && result.float.includes('gemm_alpha'), result.float.join(' '));
     assert.ok(!result.float.includes('add_int'), 'int64 arithmetic: not reported');
     const { out } = await run(result.model, feeds);
-    assert.ok(maxAbsDiff(ref.y, out.y) <= 0.01);
+    assert.ok(maxAbsTensorDiff(ref.y, out.y) <= 0.01);
   });
 });
 

@@ -12,15 +12,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FIXTURES, ROOT, fixtureImage, fixtureModel, seededRandom, sharedData } from './helpers.js';
+import { FIXTURES, ROOT, fixtureImage, fixtureModel, seededRandom, sharedData, tinyOnnxModel } from './helpers.js';
 import { decide, MIN_SPEEDUP, rejectionReason, type AccuracyGuard } from '../src/optimize/search/decide.js';
 import { opTypeTimes, profileOpTypes } from '../src/optimize/analyze/profile.js';
 import { fakeQuantizeWeights, layerSensitivity, sqnrDb } from '../src/optimize/analyze/sensitivity.js';
 import { applyKnownRanges } from '../src/optimize/calibrate/bounded.js';
 import { listImages, loadCalibrationSet } from '../src/optimize/search/images.js';
-import { cloneModel, makeTensor, makeTensorValueInfo, writeModel, type OnnxModel } from '../src/optimize/onnx/model.js';
+import { cloneModel, makeTensor, writeModel, type OnnxModel } from '../src/optimize/onnx/model.js';
 import { exposeAsOutputs, makeNode } from '../src/optimize/onnx/graph.js';
-import { DataType, type NodeProto } from '../src/optimize/onnx/schema.js';
 import { WEIGHT_QMAX } from '../src/optimize/quantize/params.js';
 import type { CandidateResult, RangeTable } from '../src/optimize/types.js';
 import { isTearlessError } from '../src/core/errors.js';
@@ -103,20 +102,6 @@ function calibFolder(): string {
 const rnd = seededRandom(5150);
 const uniform = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * scale);
 
-function tinyModel(nodes: NodeProto[], inputs: [string, number[]][], outputs: [string, number[] | null][], initializers: ReturnType<typeof makeTensor>[] = []): OnnxModel {
-  return {
-    ir_version: 8,
-    producer_name: 'tearless-test',
-    opset_import: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'test',
-      node: nodes,
-      initializer: initializers,
-      input: inputs.map(([n, s]) => makeTensorValueInfo(n, DataType.FLOAT, s)),
-      output: outputs.map(([n, s]) => makeTensorValueInfo(n, DataType.FLOAT, s)),
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. the decision rule
@@ -289,7 +274,7 @@ describe('layerSensitivity() / sqnrDb() / fakeQuantizeWeights()', () => {
   /** x [1,3,8,8] → convA → a → convB → y, both 3×3 with padding. */
   function twoConvs(): OnnxModel {
     const conv = { pads: { ints: [1, 1, 1, 1] }, kernel_shape: { ints: [3, 3] } };
-    return tinyModel(
+    return tinyOnnxModel(
       [makeNode('Conv', ['x', 'WA', 'BA'], ['a'], { name: 'convA', attributes: conv }), makeNode('Conv', ['a', 'WB', 'BB'], ['y'], { name: 'convB', attributes: conv })],
       [['x', [1, 3, 8, 8]]],
       [['y', [1, 4, 8, 8]]],
@@ -415,7 +400,7 @@ describe('layerSensitivity() / sqnrDb() / fakeQuantizeWeights()', () => {
 // ---------------------------------------------------------------------------------------------
 
 test('applyKnownRanges(): Sigmoid/HardSigmoid outputs become [0, 1], nothing else changes, the input table is not mutated', () => {
-  const model = tinyModel(
+  const model = tinyOnnxModel(
     [
       makeNode('Sigmoid', ['x'], ['s1'], { name: 'sig' }),
       makeNode('Relu', ['x'], ['r'], { name: 'relu' }),

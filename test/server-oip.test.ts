@@ -17,7 +17,7 @@ import { Detector } from '../src/pipeline/detector.js';
 import { decodeImage } from '../src/pipeline/image-decode.js';
 import { prepareFeeds } from '../src/pipeline/preprocess.js';
 import type { CoreTensor } from '../src/core/types.js';
-import { BUNDLED_MODEL, ROOT, fixtureImage, fixtureModel } from './helpers.js';
+import { BUNDLED_MODEL, ROOT, fixtureImage, fixtureModel, maxAbsDiff } from './helpers.js';
 
 const YOLOX = 'yolox_nano_416_coco';
 const DEIM = 'deimv2_hgnetv2_atto_320_coco';
@@ -119,12 +119,6 @@ async function assertReady(): Promise<void> {
   assert.equal(res.status, 200);
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Nest a flat array into `shape` (row-major). */
 function nest(flat: ArrayLike<number>, shape: readonly number[]): unknown[] {

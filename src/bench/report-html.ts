@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ISA_FLAGS, type MachineFingerprint } from './fingerprint.js';
 import { esc, groupedBarChart, histogramChart, stackedBarChart } from './svg.js';
 import type { BenchReport, BenchResult, LoadReport } from './types.js';
+import { htmlPage } from './html-page.js';
 
 const COLORS = { modelOnly: '#4e79a7', endToEnd: '#f28e2b', p50: '#1f5fa8', p90: '#7b3fa0', p99: '#c0392b' };
 const STAGES = [
@@ -41,16 +42,7 @@ table.kv td{text-align:left}
 svg{display:block;max-width:100%;height:auto}
 `;
 
-function page(title: string, subtitle: string, sections: string[]): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style></head>
-<body><main>
-<h1>${esc(title)}</h1><p class="sub">${subtitle}</p>
-${sections.join('\n')}
-</main></body></html>
-`;
-}
+const page = (title: string, subtitle: string, sections: string[]): string => htmlPage(title, subtitle, sections, CSS);
 
 function section(title: string, body: string): string {
   return `<section><h2>${esc(title)}</h2>${body}</section>`;

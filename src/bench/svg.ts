@@ -412,11 +412,7 @@ export function horizontalBarChart(o: {
   const [x0, x1] = [ticks[0], ticks[ticks.length - 1]];
   const x = (v: number): number => m.left + ((v - x0) / (x1 - x0)) * plotW;
   const bottom = m.top + rowH * o.rows.length;
-  for (const t of ticks) {
-    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.top - 4}" y2="${bottom}" stroke="${t === 0 ? '#999' : '#e6e6e6'}"/>`);
-    parts.push(`<text x="${f(x(t))}" y="${bottom + 15}" font-size="10.5" text-anchor="middle" fill="#555">${tick(t)}</text>`);
-  }
-  parts.push(`<text x="${f(m.left + plotW / 2)}" y="${height - 6}" font-size="11.5" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
+  parts.push(...horizontalAxis(ticks, x, { top: m.top, bottom, centre: m.left + plotW / 2, labelY: height - 6, label: o.xLabel }));
   o.rows.forEach((row, i) => {
     const top = m.top + i * rowH;
     parts.push(`<text x="${f(m.left - 8)}" y="${top + 14}" font-size="11" text-anchor="end" fill="#222">${esc(short(row.label))}<title>${esc(row.label)}</title></text>`);
@@ -453,11 +449,7 @@ export function groupedHorizontalBarChart(o: { title: string; categories: string
   const xMax = ticks[ticks.length - 1];
   const x = (v: number): number => m.left + (Math.max(0, v) / xMax) * plotW;
   const bottom = m.top + blockH * o.categories.length;
-  for (const t of ticks) {
-    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${m.top - 4}" y2="${bottom}" stroke="${t === 0 ? '#999' : '#e6e6e6'}"/>`);
-    parts.push(`<text x="${f(x(t))}" y="${bottom + 15}" font-size="10.5" text-anchor="middle" fill="#555">${tick(t)}</text>`);
-  }
-  parts.push(`<text x="${f(m.left + plotW / 2)}" y="${height - 6}" font-size="11.5" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
+  parts.push(...horizontalAxis(ticks, x, { top: m.top, bottom, centre: m.left + plotW / 2, labelY: height - 6, label: o.xLabel }));
   o.categories.forEach((cat, i) => {
     const top = m.top + i * blockH;
     parts.push(`<text x="${f(m.left - 8)}" y="${f(top + (barH * o.series.length) / 2 + 4)}" font-size="11.5" text-anchor="end" fill="#222">${esc(cat)}</text>`);
@@ -478,4 +470,15 @@ export function groupedHorizontalBarChart(o: { title: string; categories: string
 // No xmlns: inline SVG in HTML does not need it, and the report contains no URL at all.
 function svg(width: number, height: number, parts: string[]): string {
   return `<svg width="${Math.round(width)}" height="${Math.round(height)}" viewBox="0 0 ${Math.round(width)} ${Math.round(height)}" ${FONT} role="img">${parts.join('')}</svg>`;
+}
+
+/** Vertical grid lines with their tick labels under a horizontal-bar plot, and the axis title. */
+function horizontalAxis(ticks: readonly number[], x: (v: number) => number, at: { top: number; bottom: number; centre: number; labelY: number; label: string }): string[] {
+  const parts: string[] = [];
+  for (const t of ticks) {
+    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${at.top - 4}" y2="${at.bottom}" stroke="${t === 0 ? '#999' : '#e6e6e6'}"/>`);
+    parts.push(`<text x="${f(x(t))}" y="${at.bottom + 15}" font-size="10.5" text-anchor="middle" fill="#555">${tick(t)}</text>`);
+  }
+  parts.push(`<text x="${f(at.centre)}" y="${at.labelY}" font-size="11.5" text-anchor="middle" fill="#444">${esc(at.label)}</text>`);
+  return parts;
 }

@@ -24,6 +24,7 @@ import {
   worstLayers,
   type StatusKind,
 } from './text.js';
+import { htmlPage } from '../../bench/html-page.js';
 
 const COLORS: Record<StatusKind, string> = { chosen: '#2e9e44', original: '#4e79a7', rejected: '#f28e2b', error: '#c0392b', other: '#8d99a6' };
 const BUDGET = '#c0392b';
@@ -60,16 +61,7 @@ code{font-size:12.5px}
 svg{display:block;max-width:100%;height:auto}
 `;
 
-function page(title: string, subtitle: string, sections: string[]): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style></head>
-<body><main>
-<h1>${esc(title)}</h1><p class="sub">${subtitle}</p>
-${sections.join('\n')}
-</main></body></html>
-`;
-}
+const page = (title: string, subtitle: string, sections: string[]): string => htmlPage(title, subtitle, sections, CSS);
 
 function section(title: string, body: string, cls = ''): string {
   return `<section${cls ? ` class="${cls}"` : ''}><h2>${esc(title)}</h2>${body}</section>`;

@@ -34,6 +34,52 @@ interface Side {
   profile: ModelProfile;
 }
 
+/** One side of a side-by-side measurement. */
+interface Timed {
+  reset(): void;
+  slice(ms: number): Promise<void>;
+  /** Images/s over the slices since the last reset. */
+  fps(): number;
+  /** Latencies (ms) of the calls since the last reset, when the side records them. */
+  latencies?(): readonly number[];
+}
+
+/**
+ * `runs` runs of alternating slices (which side goes first alternates too, so neither always
+ * follows the other); per run, both sides' images/s and their ratio.
+ */
+async function sideBySide(base: Timed, cand: Timed, o: SpeedOptions): Promise<{ baseFps: number[]; fps: number[]; ratios: number[]; latencies: number[] }> {
+  const rounds = Math.max(1, Math.ceil(o.durationMs / o.sliceMs));
+  const out = { baseFps: [] as number[], fps: [] as number[], ratios: [] as number[], latencies: [] as number[] };
+  for (let run = 0; run < o.runs; run++) {
+    base.reset();
+    cand.reset();
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 === 0 ? [base, cand] : [cand, base]) await side.slice(o.durationMs / rounds);
+    }
+    const bf = base.fps();
+    const cf = cand.fps();
+    out.baseFps.push(bf);
+    out.fps.push(cf);
+    out.ratios.push(cf / bf);
+    out.latencies.push(...(cand.latencies?.() ?? []));
+  }
+  return out;
+}
+
+const modelOnlySide = (r: ModelOnlyRunner): Timed => ({
+  reset: () => r.reset(),
+  slice: (ms) => r.slice(ms, 1),
+  fps: () => (r.acc.get(1)!.calls * 1000) / r.acc.get(1)!.ms,
+  latencies: () => r.acc.get(1)!.latencies,
+});
+
+const endToEndSide = (r: EndToEndRunner): Timed => ({
+  reset: () => r.reset(),
+  slice: (ms) => r.slice(ms),
+  fps: () => (r.acc.images * 1000) / r.acc.ms,
+});
+
 /** Model-only, batch 1, one stream of `threads` intra-op threads per side. */
 export async function compareModelOnly(baseline: Side, candidate: Side, image: Uint8Array, threads: number, o: SpeedOptions): Promise<ModelOnlySpeed> {
   // No spinning: the idle side's threads would otherwise busy-wait through the other's slice.
@@ -43,29 +89,8 @@ export async function compareModelOnly(baseline: Side, candidate: Side, image: U
     cand = await ModelOnlyRunner.start(candidate.model, { threads, spinning: false }, 1);
     await base.prepare(1, image, baseline.profile);
     await cand.prepare(1, image, candidate.profile);
-    const rounds = Math.max(1, Math.ceil(o.durationMs / o.sliceMs));
-    const ratios: number[] = [];
-    const fps: number[] = [];
-    const baseFps: number[] = [];
-    const latencies: number[] = [];
-    for (let run = 0; run < o.runs; run++) {
-      base.reset();
-      cand.reset();
-      for (let r = 0; r < rounds; r++) {
-        // alternate which side goes first, so neither always follows the other
-        const order = r % 2 === 0 ? [base, cand] : [cand, base];
-        for (const side of order) await side.slice(o.durationMs / rounds, 1);
-      }
-      const b = base.acc.get(1)!;
-      const c = cand.acc.get(1)!;
-      const bf = (b.calls * 1000) / b.ms;
-      const cf = (c.calls * 1000) / c.ms;
-      baseFps.push(bf);
-      fps.push(cf);
-      ratios.push(cf / bf);
-      latencies.push(...c.latencies);
-    }
-    return { threads, fps: median(fps), baselineFps: median(baseFps), speedup: median(ratios), perRun: ratios, latencyMs: summarizeLatencies(latencies).p50Ms };
+    const s = await sideBySide(modelOnlySide(base), modelOnlySide(cand), o);
+    return { threads, fps: median(s.fps), baselineFps: median(s.baseFps), speedup: median(s.ratios), perRun: s.ratios, latencyMs: summarizeLatencies(s.latencies).p50Ms };
   } finally {
     await cand?.close();
     await base.close();
@@ -87,24 +112,8 @@ export async function compareEndToEnd(baseline: string, candidate: string, image
     cand = await EndToEndRunner.start(candidate, cfg, images);
     await base.warmup();
     await cand.warmup();
-    const rounds = Math.max(1, Math.ceil(o.durationMs / o.sliceMs));
-    const ratios: number[] = [];
-    const fps: number[] = [];
-    const baseFps: number[] = [];
-    for (let run = 0; run < o.runs; run++) {
-      base.reset();
-      cand.reset();
-      for (let r = 0; r < rounds; r++) {
-        const order = r % 2 === 0 ? [base, cand] : [cand, base];
-        for (const side of order) await side.slice(o.durationMs / rounds);
-      }
-      const bf = (base.acc.images * 1000) / base.acc.ms;
-      const cf = (cand.acc.images * 1000) / cand.acc.ms;
-      baseFps.push(bf);
-      fps.push(cf);
-      ratios.push(cf / bf);
-    }
-    return { fps: median(fps), baselineFps: median(baseFps), speedup: median(ratios) };
+    const s = await sideBySide(endToEndSide(base), endToEndSide(cand), o);
+    return { fps: median(s.fps), baselineFps: median(s.baseFps), speedup: median(s.ratios) };
   } finally {
     await cand?.close();
     await base.close();
