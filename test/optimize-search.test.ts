@@ -539,6 +539,16 @@ describe('tearless optimize: bad input is exit code 2 with a stable code', needs
     assert.match(f.stderr, /--formats takes a comma-separated list of qdq, qoperator; "int4" is not one/);
   });
 
+  test('--keep-float names a node the model does not have, --quantize-ops an op the quantizer does not know: TL_ERR_BAD_OPTION', async () => {
+    const calib = calibFolder();
+    const r = await cli(['optimize', '-m', PERSON_MODEL, '--calib', calib, '--keep-float', 'Conv_0,no_such_node']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--keep-float: no node named "Conv_0", "no_such_node" in the model.*\[TL_ERR_BAD_OPTION\]/s);
+    const o = await cli(['optimize', '-m', PERSON_MODEL, '--calib', calib, '--quantize-ops', 'Conv,Einsum']);
+    assert.equal(o.code, 2, o.stderr);
+    assert.match(o.stderr, /--quantize-ops: Einsum cannot be quantized; supported: Conv, MatMul.*\[TL_ERR_BAD_OPTION\]/s);
+  });
+
   test(
     'an unreadable image in --calib is skipped for calibration and for the agreement guard alike',
     async () => {

@@ -27,6 +27,8 @@ export interface OptimizeFlags {
   methods: CalibrationMethod[];
   formats: QuantFormat[];
   also?: string[];
+  keepFloat?: string[];
+  quantizeOps?: string[];
   output?: string;
   keep?: string;
   runs: number;
@@ -47,6 +49,7 @@ const choiceList = <T extends string>(name: string, allowed: readonly T[]) => (v
 };
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+const commaList = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)];
 
 export async function runOptimizeCommand(flags: OptimizeFlags): Promise<number> {
   const bar = flags.progress && process.stderr.isTTY && !flags.json
@@ -67,6 +70,8 @@ export async function runOptimizeCommand(flags: OptimizeFlags): Promise<number> 
     methods: flags.methods,
     formats: flags.formats,
     references: flags.also,
+    keepFloat: flags.keepFloat,
+    quantizeOps: flags.quantizeOps,
     output: flags.output,
     keepDir: flags.keep,
     speed: { runs: flags.runs, durationMs: flags.duration * 1000 },
@@ -106,6 +111,8 @@ export function optimizeCommand(): Command {
     .option('--threads <list>', 'intra-op threads to measure at, e.g. 1,2; the first decides (default: all cores)', integerList('--threads', 1, 1024))
     .addOption(new Option('--methods <list>', 'calibration methods').argParser(choiceList('--methods', METHODS)).default(METHODS, METHODS.join(',')))
     .addOption(new Option('--formats <list>', 'static INT8 formats').argParser(choiceList('--formats', FORMATS)).default(FORMATS, FORMATS.join(',')))
+    .option('--keep-float <names>', 'node names never quantized, comma-separated (as `tearless info`/Netron show them)', commaList)
+    .option('--quantize-ops <types>', 'quantize only these op types statically, e.g. Conv,MatMul (default: every supported type)', commaList)
     .option('--also <file>', 'another model to measure beside the candidates (e.g. another tool\'s INT8 model); repeatable, never chosen', collect)
     .option('-o, --output <file>', 'where the chosen model goes, with its profile beside it (default: <model>.opt.onnx)')
     .option('--keep <dir>', 'keep every candidate model in this folder')

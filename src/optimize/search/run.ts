@@ -20,7 +20,7 @@ import { profileOpTypesSideBySide } from '../analyze/profile.js';
 import { applyKnownRanges, collectActivationRanges } from '../calibrate/index.js';
 import { consumerMap } from '../onnx/graph.js';
 import { readModel, writeModel, type OnnxModel } from '../onnx/model.js';
-import { nodeId, quantizableTensors, quantizeDynamic, quantizeStatic } from '../quantize/index.js';
+import { nodeId, QUANT_OPS, quantizableTensors, quantizeDynamic, quantizeStatic } from '../quantize/index.js';
 import type { CalibrationMethod, CandidateResult, LayerSensitivity, OpTypeTime, OptimizeReport, QuantFormat, RangeTable } from '../types.js';
 import { convertToFloat16, foldInputConversion, foldSpaceToDepthSlices, ortOfflineGraph, profileSidecar } from '../variants/index.js';
 import { AGREEMENT_CANDIDATE, AGREEMENT_REFERENCE, agreementOf, detectAll, mapData, measureMap, type AccuracyData } from './accuracy.js';
@@ -50,6 +50,10 @@ export interface OptimizeOptions {
   threads?: number[];
   methods?: CalibrationMethod[];
   formats?: QuantFormat[];
+  /** Node names kept float in every static INT8 candidate (besides what the search decides). */
+  keepFloat?: string[];
+  /** Only nodes of these op types are quantized statically (default: every supported type). */
+  quantizeOps?: string[];
   /** Extra models measured beside the candidates for comparison (never chosen). */
   references?: string[];
   /** Where the chosen model goes (default `<model>.opt.onnx` in the current folder). */
@@ -89,6 +93,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `-m: cannot read "${modelPath}" (${err.code ?? err.message}).`);
   });
   const original = readModel(inputBytes);
+  checkNodeSelection(original, opts);
   const output = path.resolve(opts.output ?? `${path.basename(modelPath, path.extname(modelPath))}.opt.onnx`);
   if (path.resolve(modelPath) === output) throw new TearlessError('TL_ERR_BAD_OPTION', `-o would overwrite the input model "${modelPath}"; choose another output path.`);
   const probe = await Detector.load(modelPath, { threads: 1, warmup: false });
@@ -172,11 +177,19 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     const floatBase = folded.folded > 0 ? folded.model : original;
     const baseNote = folded.folded > 0 ? ' (on the s2d-fold graph)' : '';
 
-    const hasStatic = quantizableTensors(floatBase).length > 0;
+    // The user's choice of nodes, applied to every static candidate.
+    const userExclude = new Set(opts.keepFloat ?? []);
+    const quantizeOps = opts.quantizeOps?.length ? new Set(opts.quantizeOps) : null;
+    const selection = {
+      include: quantizeOps ? (n: { op_type?: string | null }) => quantizeOps.has(n.op_type ?? '') : undefined,
+      exclude: userExclude,
+    };
+    const excluding = (more: Iterable<string> = []): { include?: (n: { op_type?: string | null }) => boolean; exclude: Set<string> } => ({ include: selection.include, exclude: new Set([...userExclude, ...more]) });
+    const hasStatic = quantizableTensors(floatBase, selection).length > 0;
     const rangesByMethod = new Map<CalibrationMethod, RangeTable>();
     if (hasStatic) {
       progress(`calibration (${methods.join(', ')}) on ${calibSet.feeds.length} images`);
-      const collected = await collectActivationRanges(floatBase, quantizableTensors(floatBase), calibSet.feeds, { methods, threads: cores });
+      const collected = await collectActivationRanges(floatBase, quantizableTensors(floatBase, selection), calibSet.feeds, { methods, threads: cores });
       for (const [method, ranges] of collected) rangesByMethod.set(method, applyKnownRanges(floatBase, ranges).ranges);
     }
     const staticResults: CandidateResult[] = [];
@@ -193,7 +206,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
             kind: 'int8-static',
             threads: threads[0],
             build: async () => {
-              const q = quantizeStatic(floatBase, ranges, { format });
+              const q = quantizeStatic(floatBase, ranges, { format, ...excluding() });
               return { model: q.model, quantizedNodes: q.quantized.length, floatNodes: q.float.length };
             },
           },
@@ -212,7 +225,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       const ranges = rangesByMethod.get(method)!;
       progress(`sensitivity of ${bestStatic.id}`);
       try {
-        const q = quantizeStatic(floatBase, ranges, { format: 'qdq' });
+        const q = quantizeStatic(floatBase, ranges, { format: 'qdq', ...excluding() });
         sensitivity = await layerSensitivity(floatBase, ranges, q.quantized, calibSet.feeds.slice(0, 8), { threads: cores });
         const ranked = sensitivity.map((l) => l.node);
         const excludeFor = (k: number): Set<string> => withActivations(floatBase, ranked.slice(0, k));
@@ -223,7 +236,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
         for (let step = 0; step < 6 && hi - lo > 1; step++) {
           const k = Math.max(1, Math.round((lo + hi) / 2));
           progress(`mixed precision: ${k} of ${ranked.length} layers float`);
-          const q2 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude: excludeFor(k) });
+          const q2 = quantizeStatic(floatBase, ranges, { format: 'qdq', ...excluding(excludeFor(k)) });
           const score = await search.accuracyOf(q2.model);
           if (passes(score, base.result, guard)) {
             hi = k;
@@ -242,7 +255,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
               kind: 'int8-static',
               threads: threads[0],
               build: async () => {
-                const q3 = quantizeStatic(floatBase, ranges, { format: 'qdq', exclude });
+                const q3 = quantizeStatic(floatBase, ranges, { format: 'qdq', ...excluding(exclude) });
                 return { model: q3.model, quantizedNodes: q3.quantized.length, floatNodes: q3.float.length };
               },
             },
@@ -334,7 +347,8 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       const acc = accuracy.kind === 'map'
         ? `mAP ${decision.chosen.map!.toFixed(3)} vs ${base.result.map!.toFixed(3)}`
         : `${(decision.chosen.agreement! * 100).toFixed(1)}% of the original's boxes found`;
-      verdict = `${decision.chosen.id} is ×${decision.chosen.speedup!.toFixed(2)} faster than the original (model-only, ${threads[0]} threads) with ${acc}; written to ${output}.`;
+      const machineOnly = decision.chosen.id === candidateId.ortOffline('all') ? " It holds onnxruntime's NCHWc layouts for this CPU: build it again on another machine." : '';
+      verdict = `${decision.chosen.id} is ×${decision.chosen.speedup!.toFixed(2)} faster than the original (model-only, ${threads[0]} threads) with ${acc}; written to ${output}.${machineOnly}`;
     } else {
       verdict = `The original is the best: no candidate was both within the accuracy budget and at least ×${MIN_SPEEDUP.toFixed(2)} faster. Nothing was written.`;
     }
@@ -357,6 +371,18 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
   } finally {
     if (!opts.keepDir) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Refuse --keep-float names that are not nodes of the model and --quantize-ops types the quantizer does not know. */
+function checkNodeSelection(model: OnnxModel, opts: OptimizeOptions): void {
+  const ids = new Set((model.graph.node ?? []).map(nodeId));
+  const unknown = (opts.keepFloat ?? []).filter((n) => !ids.has(n));
+  if (unknown.length) {
+    throw new TearlessError('TL_ERR_BAD_OPTION', `--keep-float: no node named ${unknown.map((n) => `"${n}"`).join(', ')} in the model (node names as Netron shows them, e.g. "${[...ids][0] ?? 'Conv_0'}").`);
+  }
+  const known = new Set(QUANT_OPS.keys());
+  const badOps = (opts.quantizeOps ?? []).filter((t) => !known.has(t));
+  if (badOps.length) throw new TearlessError('TL_ERR_BAD_OPTION', `--quantize-ops: ${badOps.join(', ')} cannot be quantized; supported: ${[...known].join(', ')}.`);
 }
 
 /** The images that decode (agreement is scored on every one; an unreadable file is skipped, with a warning). */
