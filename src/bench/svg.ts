@@ -297,7 +297,8 @@ export function scatterChart(o: {
   const xs = [...points.map((p) => p.x), ...vLines.map((l) => l.value)];
   const ys = [...points.map((p) => p.y), ...hLines.map((l) => l.value)];
   // 6% headroom on the right so the rightmost label has room; y padded by 8% of its span.
-  const xTicks = o.xFromZero === false ? rangeTicks(Math.min(...xs), Math.max(...xs) * 1.06) : niceTicks(Math.max(...xs) * 1.06);
+  const xPad = 0.08 * (Math.max(...xs) - Math.min(...xs) || Math.abs(xs[0]) || 1);
+  const xTicks = o.xFromZero === false ? rangeTicks(Math.min(...xs) - xPad, Math.max(...xs) + xPad) : niceTicks(Math.max(...xs) * 1.06);
   const ySpan = Math.max(...ys) - Math.min(...ys);
   const yPad = ySpan > 0 ? ySpan * 0.08 : Math.abs(ys[0]) * 0.02 || 1;
   const yTicks = o.yFromZero ? niceTicks(Math.max(...ys) + yPad) : rangeTicks(Math.min(...ys) - yPad, Math.max(...ys) + yPad);

@@ -36,7 +36,7 @@ const SERIES = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1'
 
 const CSS = `
 body{margin:0;background:#f6f7f9;color:#1d1d1f;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
+main{max-width:1440px;margin:0 auto;padding:24px 28px 48px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px}
 .sub{color:#555;margin:0 0 20px;overflow-wrap:anywhere}
 section{background:#fff;border:1px solid #e2e4e8;border-radius:8px;padding:16px 18px;margin:0 0 18px;overflow-x:auto}
@@ -49,8 +49,9 @@ th,td{padding:4px 10px;text-align:right;white-space:nowrap}
 th{background:#f0f2f5;font-weight:600;border-bottom:1px solid #d5d8dd}
 tr:nth-child(even) td{background:#fafbfc}
 td.l,th.l{text-align:left}
-td.wrap{white-space:normal;min-width:160px;max-width:300px}
+td.wrap{white-space:normal;min-width:160px;max-width:260px;overflow-wrap:anywhere}
 table.results{width:100%;font-size:13px}
+table.results td[class^="st-"]{white-space:normal;min-width:210px;max-width:320px;text-align:left}
 table.results th,table.results td{padding:4px 7px}
 table.results tr.chosen td{background:#e7f5ea;font-weight:600}
 td.st-chosen{color:${COLORS.chosen}}td.st-rejected{color:#a35a00}td.st-error{color:${COLORS.error}}td.st-original{color:${COLORS.original}}td.st-other{color:#666}
@@ -155,6 +156,8 @@ function scatter(report: OptimizeReport): string | null {
     vLines: origX !== undefined && Number.isFinite(origX) ? [{ value: origX, label: 'original speed', color: COLORS.original }] : [],
     legend,
     xFormat: useFps ? undefined : (v) => `${+v.toFixed(2)}×`,
+    // speed-ups cluster around 1: an axis from 0 would squeeze them into a corner
+    xFromZero: useFps,
     yFormat: isMap ? undefined : (v) => `${+v.toFixed(2)}%`,
     width: WIDE,
   });
