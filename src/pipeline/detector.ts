@@ -63,6 +63,12 @@ export class Detector {
   private readonly maxPixels: number | undefined;
   private readonly batchLimit: number;
   private closed = false;
+  /**
+   * Tensor buffers of finished runs, by byte length, for the next ones: the input tensor and
+   * the outputs (YOLOX-nano 416: 2 MB and 1.2 MB per image) are then not allocated per image,
+   * which under load made V8 collect the whole heap every ~100 ms (external memory pressure).
+   */
+  private readonly spare = new Map<number, ArrayBuffer[]>();
 
   private constructor(modelPath: string, backends: InferenceBackend[], profile: ModelProfile, maxPixels: number | undefined, batchLimit: number) {
     this.modelPath = modelPath;
@@ -138,17 +144,31 @@ export class Detector {
       throw new TearlessError('TL_ERR_BAD_OPTION', `This model runs at most ${this.maxBatchSize} image(s) per inference; got ${pixels.length}.`);
     }
     const t0 = performance.now();
-    const { feeds, placements } = prepareBatchFeeds(pixels, this.profile);
+    const input = this.profile.input;
+    const inputBytes = input.width * input.height * 3 * pixels.length * (input.dtype === 'float16' ? 2 : input.dtype === 'uint8' ? 1 : 4);
+    const { feeds, placements } = prepareBatchFeeds(pixels, this.profile, this.takeSpare(inputBytes));
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;
     const outputs = await this.pool.use(async (backend) => {
       t2 = performance.now();
-      const out = await backend.run(feeds);
+      const out = await backend.run(feeds, undefined, this.outputSpares(pixels.length));
       t3 = performance.now();
       return out;
     });
     const names = this.info.outputs.map((o) => o.name);
+    try {
+      return this.postprocessBatch(pixels, outputs, names, placements, perImage, t0, t1, t2, t3);
+    } finally {
+      // Nothing returned to the caller refers to the tensors: their buffers serve the next run.
+      for (const t of [...Object.values(feeds), ...Object.values(outputs)]) this.giveSpare(t.data);
+    }
+  }
+
+  private postprocessBatch(
+    pixels: readonly PixelBuffer[], outputs: Record<string, CoreTensor>, names: string[], placements: ReturnType<typeof prepareBatchFeeds>['placements'],
+    perImage: ResolvedDetectOptions[], t0: number, t1: number, t2: number, t3: number,
+  ): DetectResult[] {
     return pixels.map((px, i) => {
       const s = performance.now();
       const detections = postprocess(outputs, names, this.profile, placements[i], perImage[i], i);
@@ -159,6 +179,36 @@ export class Detector {
         timings: { decodeMs: 0, preprocessMs: (t1 - t0) / pixels.length, queueMs: t2 - t1, inferMs: t3 - t2, postprocessMs: performance.now() - s },
       };
     });
+  }
+
+  /** A spare buffer of exactly `bytes` bytes, if one is free. */
+  private takeSpare(bytes: number): ArrayBuffer | undefined {
+    return this.spare.get(bytes)?.pop();
+  }
+
+  /** Spare buffers for the outputs of a batch of `n` (sizes from the model's output shapes). */
+  private outputSpares(n: number): ArrayBuffer[] {
+    const out: ArrayBuffer[] = [];
+    for (const o of this.info.outputs) {
+      const per = BYTES_PER_ELEMENT[o.type];
+      if (!per || !o.shape.every((d) => typeof d === 'number')) continue;
+      const dims = o.shape as number[];
+      const count = dims.reduce((a, d, k) => a * (k === 0 && this.maxBatchSize > 1 ? n : d), 1);
+      const b = this.takeSpare(count * per);
+      if (b) out.push(b);
+    }
+    return out;
+  }
+
+  /** Keep a finished tensor's buffer for reuse (a few per size: streams × 2 in flight at most). */
+  private giveSpare(data: CoreTensor['data']): void {
+    if (Array.isArray(data) || this.closed) return;
+    const buf = (data as { buffer: ArrayBufferLike }).buffer;
+    if (!(buf instanceof ArrayBuffer) || buf.byteLength < 64 * 1024 || data.byteOffset !== 0 || data.byteLength !== buf.byteLength) return;
+    const list = this.spare.get(buf.byteLength) ?? [];
+    if (list.length >= this.streams * 2 || list.includes(buf)) return;
+    list.push(buf);
+    this.spare.set(buf.byteLength, list);
   }
 
   /** Decode an encoded image with this detector's pixel limit (EXIF-oriented RGB). */
@@ -192,9 +242,14 @@ export class Detector {
   /** Release the sessions. Further calls fail with TL_ERR_CLOSED. */
   async close(): Promise<void> {
     this.closed = true;
+    this.spare.clear();
     await Promise.all(this.pool.backends.map((b) => b.dispose()));
   }
 }
+
+const BYTES_PER_ELEMENT: Partial<Record<string, number>> = {
+  float32: 4, float16: 2, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, bool: 1,
+};
 
 async function readImageFile(file: string): Promise<Uint8Array> {
   try {

@@ -4,7 +4,7 @@
  */
 import type { Placement } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/resize.js';
-import { allocate, imageToTensor, inputElementCount } from '../core/tensor-layout.js';
+import { allocate, imageToTensor, inputElementCount, type InputTensorData } from '../core/tensor-layout.js';
 import type { CoreTensor, ModelProfile } from '../core/types.js';
 
 export interface Prepared {
@@ -18,12 +18,16 @@ export function prepareFeeds(pixels: PixelBuffer, profile: ModelProfile): Prepar
   return { feeds, placement: placements[0] };
 }
 
-/** Several images into one batched input tensor ([N, 3, H, W] or [N, H, W, 3]). */
-export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: ModelProfile): { feeds: Record<string, CoreTensor>; placements: Placement[] } {
+/**
+ * Several images into one batched input tensor ([N, 3, H, W] or [N, H, W, 3]). `reuse`: a
+ * buffer of an earlier input tensor to write into instead of allocating (used when its byte
+ * length fits exactly; every value is overwritten).
+ */
+export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: ModelProfile, reuse?: ArrayBuffer): { feeds: Record<string, CoreTensor>; placements: Placement[] } {
   const input = profile.input;
   const n = pixels.length;
   const per = inputElementCount(input);
-  const data = allocate(input, n);
+  const data = reuse ? viewOf(input, reuse, per * n) : allocate(input, n);
   const placements = pixels.map((px, i) => imageToTensor(px, input, n === 1 ? data : data.subarray(i * per, (i + 1) * per)).placement);
   const dims = input.layout === 'nchw' ? [n, 3, input.height, input.width] : [n, input.height, input.width, 3];
   const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
@@ -37,4 +41,11 @@ export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: Model
     };
   }
   return { feeds, placements };
+}
+
+/** `buffer` as the input's typed array when it holds exactly `count` elements, else a new one. */
+function viewOf(input: ModelProfile['input'], buffer: ArrayBuffer, count: number): InputTensorData {
+  if (input.dtype === 'float16') return buffer.byteLength === count * 2 ? new Uint16Array(buffer) : new Uint16Array(count);
+  if (input.dtype === 'uint8') return buffer.byteLength === count ? new Uint8Array(buffer) : new Uint8Array(count);
+  return buffer.byteLength === count * 4 ? new Float32Array(buffer) : new Float32Array(count);
 }

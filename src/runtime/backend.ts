@@ -7,8 +7,13 @@ import type { CoreTensor, ModelInfo } from '../core/types.js';
 export interface InferenceBackend {
   /** Inputs, outputs and metadata of the loaded model. */
   readonly info: ModelInfo;
-  /** Run the model; returns every output (or those named) by name. */
-  run(feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>>;
+  /**
+   * Run the model; returns every output (or those named) by name. `spare`: buffers the caller
+   * gives up (ownership passes to the backend), which it may fill with outputs of the same byte
+   * length instead of allocating new ones. A backend that moves the feeds' buffers elsewhere
+   * (a worker thread) puts them back into `feeds` before it resolves, so the caller can reuse them.
+   */
+  run(feeds: Record<string, CoreTensor>, outputNames?: readonly string[], spare?: ArrayBuffer[]): Promise<Record<string, CoreTensor>>;
   /** Release native resources. Safe to call twice. */
   dispose(): Promise<void>;
 }

@@ -6,7 +6,11 @@
  *
  * Protocol (messages from the parent):
  *   { type: 'load', bytes, options }       → { type: 'loaded', inputs, outputs } | { type: 'error' }
- *   { type: 'run', id, feeds, outputNames } → { type: 'result', id, outputs } | { type: 'error', id }
+ *   { type: 'run', id, feeds, outputNames, spare } → { type: 'result', id, outputs, feeds } | { type: 'error', id }
+ *
+ * The feeds' buffers go back to the parent with the answer (it reuses them for the next input);
+ * outputs are copied into `spare` buffers of the same byte length when there are some (the
+ * parent's recycled output buffers), so that the parent allocates nothing for them.
  */
 import { parentPort } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
@@ -16,7 +20,7 @@ import { createSession, fromOrtResults, sessionValueInfo, toOrtFeeds } from './o
 
 type Message =
   | { type: 'load'; bytes: Uint8Array; options: BackendOptions & { threads: number } }
-  | { type: 'run'; id: number; feeds: Record<string, CoreTensor>; outputNames?: string[] }
+  | { type: 'run'; id: number; feeds: Record<string, CoreTensor>; outputNames?: string[]; spare?: ArrayBuffer[] }
   | { type: 'release' };
 
 let session: ort.InferenceSession | null = null;
@@ -45,24 +49,44 @@ port.on('message', async (msg: Message) => {
     return;
   }
   if (msg.type === 'run') {
+    const transfer = new Set<ArrayBuffer>();
+    const give = (data: unknown): void => {
+      const buf = (data as { buffer?: unknown }).buffer;
+      if (buf instanceof ArrayBuffer) transfer.add(buf);
+    };
+    for (const t of Object.values(msg.feeds)) give(t.data);
     try {
       if (!session) throw new Error('no model loaded');
       const feeds = toOrtFeeds(msg.feeds);
       const results = msg.outputNames ? await session.run(feeds, msg.outputNames) : await session.run(feeds);
-      const outputs = fromOrtResults(results);
+      const outputs = intoSpare(fromOrtResults(results), msg.spare ?? []);
       // Hand the output buffers over instead of copying them (YOLOX: 1.2 MB per image).
-      const transfer = new Set<ArrayBuffer>();
-      for (const t of Object.values(outputs)) {
-        const buf = (t.data as { buffer?: unknown }).buffer;
-        if (buf instanceof ArrayBuffer) transfer.add(buf);
-      }
+      for (const t of Object.values(outputs)) give(t.data);
       try {
-        port.postMessage({ type: 'result', id: msg.id, outputs }, [...transfer]);
+        port.postMessage({ type: 'result', id: msg.id, outputs, feeds: msg.feeds }, [...transfer]);
       } catch {
-        port.postMessage({ type: 'result', id: msg.id, outputs }); // a buffer that cannot move is copied
+        port.postMessage({ type: 'result', id: msg.id, outputs, feeds: msg.feeds }); // a buffer that cannot move is copied
       }
     } catch (err) {
       port.postMessage({ type: 'error', id: msg.id, message: (err as Error).message });
     }
   }
 });
+
+type Numeric = Exclude<CoreTensor['data'], string[]>;
+
+/** Copy each numeric output into a spare buffer of exactly its byte length, when there is one. */
+function intoSpare(outputs: Record<string, CoreTensor>, spare: ArrayBuffer[]): Record<string, CoreTensor> {
+  if (!spare.length) return outputs;
+  for (const t of Object.values(outputs)) {
+    if (Array.isArray(t.data)) continue;
+    const src = t.data as Numeric;
+    const i = spare.findIndex((b) => b.byteLength === src.byteLength);
+    if (i < 0) continue;
+    const [buf] = spare.splice(i, 1);
+    new Uint8Array(buf).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    const Ctor = src.constructor as new (b: ArrayBuffer, offset: number, length: number) => Numeric;
+    t.data = new Ctor(buf, 0, src.length);
+  }
+  return outputs;
+}
