@@ -14,8 +14,8 @@
  *             measured in two halves around the concurrency-1 level;
  *  - ratios:  throughput@16 ÷ raw FPS (goal ≥ 0.85) and p99@1 ÷ single latency (goal ≤ 1.5),
  *             the median of the per-run ratios over --runs runs;
- *  - soak:    --soak seconds at concurrency 4, sampling this process's RSS every second
- *             (server and load generator share the process): first/last/max and the slope.
+ *  - soak:    --soak seconds at concurrency 4, sampling the server process's RSS (/proc) every
+ *             second: first/last/max and the slope.
  *
  *   npm run bench:serve -- [--model m.onnx] [--streams 2] [--threads 1] [--duration 8] [--runs 3]
  *                          [--soak 60] [--concurrency 1,4,16] [--images dir] [--max-batch-size 8]
