@@ -4,6 +4,7 @@
  * guard and measure each against the original side by side, then keep the fastest one that
  * keeps accuracy — or say that the original is the best and write nothing.
  */
+import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,6 +118,13 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
 
   const workDir = opts.keepDir ? path.resolve(opts.keepDir) : await mkdtemp(path.join(os.tmpdir(), 'tearless-optimize-'));
   await mkdir(workDir, { recursive: true });
+  // A search takes minutes and is often interrupted: do not leave its candidate models behind.
+  const onInterrupt = (signal: NodeJS.Signals): void => {
+    if (!opts.keepDir) rmSync(workDir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     const search = new Search({ modelPath, profile, original, calib: calibSet.feeds, accuracy, threads, speed, workDir, speedImages, cores, warn });
     const plannedSteps = 2 + 4 + methods.length * formats.length + 3 + (opts.references?.length ?? 0);
@@ -369,6 +377,8 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       durationMs: performance.now() - started,
     };
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     if (!opts.keepDir) await rm(workDir, { recursive: true, force: true });
   }
 }
