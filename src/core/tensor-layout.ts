@@ -45,12 +45,23 @@ export function inputElementCount(input: InputSpec): number {
   return input.width * input.height * 3;
 }
 
-/** Allocate a tensor buffer for `batch` images of this input. */
-export function allocate(input: InputSpec, batch = 1): InputTensorData {
+const BYTES_PER_INPUT_ELEMENT: Record<InputSpec['dtype'], number> = { float32: 4, float16: 2, uint8: 1 };
+
+/** Bytes of the input tensor for `batch` images. */
+export function inputByteLength(input: InputSpec, batch = 1): number {
+  return inputElementCount(input) * batch * BYTES_PER_INPUT_ELEMENT[input.dtype];
+}
+
+/**
+ * A tensor buffer for `batch` images of this input: a view on `reuse` when it has exactly the
+ * right byte length (a buffer of an earlier input tensor; every value gets overwritten), else new.
+ */
+export function allocate(input: InputSpec, batch = 1, reuse?: ArrayBuffer): InputTensorData {
   const n = inputElementCount(input) * batch;
-  if (input.dtype === 'float16') return new Uint16Array(n);
-  if (input.dtype === 'uint8') return new Uint8Array(n);
-  return new Float32Array(n);
+  const buffer = reuse?.byteLength === inputByteLength(input, batch) ? reuse : undefined;
+  if (input.dtype === 'float16') return buffer ? new Uint16Array(buffer) : new Uint16Array(n);
+  if (input.dtype === 'uint8') return buffer ? new Uint8Array(buffer) : new Uint8Array(n);
+  return buffer ? new Float32Array(buffer) : new Float32Array(n);
 }
 
 /**

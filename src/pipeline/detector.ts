@@ -9,6 +9,7 @@ import { TearlessError, checkInteger } from '../core/errors.js';
 import { postprocess, resolveDetectOptions, type ResolvedDetectOptions } from '../core/postprocess.js';
 import { resolveProfile, type ProfileOverrides } from '../core/profile/overrides.js';
 import type { PixelBuffer } from '../core/resize.js';
+import { inputByteLength } from '../core/tensor-layout.js';
 import type { CoreTensor, Detection, DetectOptions, ModelInfo, ModelProfile } from '../core/types.js';
 import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
 import { availableCores, startWorkerBackends } from '../runtime/node/onnx-backend.js';
@@ -144,9 +145,7 @@ export class Detector {
       throw new TearlessError('TL_ERR_BAD_OPTION', `This model runs at most ${this.maxBatchSize} image(s) per inference; got ${pixels.length}.`);
     }
     const t0 = performance.now();
-    const input = this.profile.input;
-    const inputBytes = input.width * input.height * 3 * pixels.length * (input.dtype === 'float16' ? 2 : input.dtype === 'uint8' ? 1 : 4);
-    const { feeds, placements } = prepareBatchFeeds(pixels, this.profile, this.takeSpare(inputBytes));
+    const { feeds, placements } = prepareBatchFeeds(pixels, this.profile, this.takeSpare(inputByteLength(this.profile.input, pixels.length)));
     const t1 = performance.now();
     let t2 = t1;
     let t3 = t1;

@@ -4,7 +4,7 @@
  */
 import type { Placement } from '../core/geometry.js';
 import type { PixelBuffer } from '../core/resize.js';
-import { allocate, imageToTensor, inputElementCount, type InputTensorData } from '../core/tensor-layout.js';
+import { allocate, imageToTensor, inputElementCount } from '../core/tensor-layout.js';
 import type { CoreTensor, ModelProfile } from '../core/types.js';
 
 export interface Prepared {
@@ -27,7 +27,7 @@ export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: Model
   const input = profile.input;
   const n = pixels.length;
   const per = inputElementCount(input);
-  const data = reuse ? viewOf(input, reuse, per * n) : allocate(input, n);
+  const data = allocate(input, n, reuse);
   const placements = pixels.map((px, i) => imageToTensor(px, input, n === 1 ? data : data.subarray(i * per, (i + 1) * per)).placement);
   const dims = input.layout === 'nchw' ? [n, 3, input.height, input.width] : [n, input.height, input.width, 3];
   const feeds: Record<string, CoreTensor> = { [input.name]: { type: input.dtype, data, dims } };
@@ -41,11 +41,4 @@ export function prepareBatchFeeds(pixels: readonly PixelBuffer[], profile: Model
     };
   }
   return { feeds, placements };
-}
-
-/** `buffer` as the input's typed array when it holds exactly `count` elements, else a new one. */
-function viewOf(input: ModelProfile['input'], buffer: ArrayBuffer, count: number): InputTensorData {
-  if (input.dtype === 'float16') return buffer.byteLength === count * 2 ? new Uint16Array(buffer) : new Uint16Array(count);
-  if (input.dtype === 'uint8') return buffer.byteLength === count ? new Uint8Array(buffer) : new Uint8Array(count);
-  return buffer.byteLength === count * 4 ? new Float32Array(buffer) : new Float32Array(count);
 }

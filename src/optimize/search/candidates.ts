@@ -4,7 +4,7 @@
  */
 import type { ModelProfile } from '../../core/types.js';
 import type { OnnxModel } from '../onnx/model.js';
-import type { CalibrationMethod, CandidateSpec, QuantFormat, RangeTable } from '../types.js';
+import type { CalibrationMethod, CandidateSpec, QuantFormat } from '../types.js';
 
 /** What a build step returns: a model (written by the search) or a file it wrote itself. */
 export interface BuiltCandidate {
@@ -32,13 +32,3 @@ export const candidateId = {
   dynamicInt8: 'int8-dynamic',
   reference: (name: string) => `ref:${name}`,
 };
-
-/** Static INT8 settings of one candidate. */
-export interface StaticPlan {
-  format: QuantFormat;
-  method: CalibrationMethod;
-  ranges: RangeTable;
-  exclude: ReadonlySet<string>;
-  suffix?: string;
-  why: string;
-}

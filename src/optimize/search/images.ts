@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { isDynamicPattern } from 'tinyglobby';
 import { TearlessError } from '../../core/errors.js';
 import type { CoreTensor, ModelProfile } from '../../core/types.js';
 import { decodeImage } from '../../pipeline/image-decode.js';
@@ -30,7 +31,7 @@ export function toOrtFeeds(feeds: Record<string, CoreTensor>): Feeds {
 /** Image files of a folder (or glob / file list), sorted; clear errors when there are none. */
 export async function listImages(source: string, flag: string): Promise<string[]> {
   const st = await stat(source).catch(() => null);
-  if (!st && !/[*?[{]/.test(source)) {
+  if (!st && !isDynamicPattern(source)) {
     throw new TearlessError('TL_ERR_INPUT_NOT_FOUND', `${flag}: "${source}" does not exist. Pass a folder of images like the ones the model will see in use.`);
   }
   const { files } = await expandInputs([source]);

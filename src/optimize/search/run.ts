@@ -14,6 +14,7 @@ import { formatFingerprint, machineFingerprint } from '../../bench/fingerprint.j
 import { readDataset, type ClassOverrides } from '../../eval/index.js';
 import { Detector } from '../../pipeline/detector.js';
 import { decodeImage } from '../../pipeline/image-decode.js';
+import { prepareFeeds } from '../../pipeline/preprocess.js';
 import { BUNDLED_MODEL_PATH, sidecarPath } from '../../pipeline/model-source.js';
 import { availableCores } from '../../runtime/node/cpus.js';
 import { layerSensitivity } from '../analyze/sensitivity.js';
@@ -27,7 +28,7 @@ import { convertToFloat16, foldInputConversion, foldSpaceToDepthSlices, ortOffli
 import { AGREEMENT_CANDIDATE, AGREEMENT_REFERENCE, agreementOf, detectAll, mapData, measureMap, type AccuracyData } from './accuracy.js';
 import { candidateId, type BuiltCandidate, type CandidateRecipe } from './candidates.js';
 import { decide, MIN_SPEEDUP, type AccuracyGuard } from './decide.js';
-import { listImages, loadCalibrationSet, type Feeds } from './images.js';
+import { listImages, loadCalibrationSet, toOrtFeeds, type Feeds } from './images.js';
 import { compareEndToEnd, compareModelOnly, type SpeedOptions } from './speed.js';
 
 export interface OptimizeOptions {
@@ -134,6 +135,10 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     progress('original: accuracy');
     const base = await search.measureOriginal();
 
+    // The exact Focus fold: a candidate of its own, and the base of the INT8 candidates (it removes
+    // the slices in either precision).
+    const folded = foldSpaceToDepthSlices(original);
+
     // Graph-level variants.
     const graphRecipes: CandidateRecipe[] = [
       ...(['extended', 'all'] as const).map((level) => ({
@@ -155,9 +160,8 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
         kind: 'graph',
         threads: threads[0],
         build: async () => {
-          const { model, folded } = foldSpaceToDepthSlices(original);
-          if (folded === 0) throw new TearlessError('TL_ERR_BAD_OPTION', 'no Focus (space-to-depth slices → concat → conv) pattern in this model');
-          return { model };
+          if (folded.folded === 0) throw new TearlessError('TL_ERR_BAD_OPTION', 'no Focus (space-to-depth slices → concat → conv) pattern in this model');
+          return { model: folded.model };
         },
       },
       {
@@ -180,8 +184,6 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       await search.evaluate(recipe, base);
     }
 
-    // INT8 on top of the exact graph rewrite when it applies (it removes slices in either precision).
-    const folded = foldSpaceToDepthSlices(original);
     const floatBase = folded.folded > 0 ? folded.model : original;
     const baseNote = folded.folded > 0 ? ' (on the s2d-fold graph)' : '';
 
@@ -193,11 +195,11 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
       exclude: userExclude,
     };
     const excluding = (more: Iterable<string> = []): { include?: (n: { op_type?: string | null }) => boolean; exclude: Set<string> } => ({ include: selection.include, exclude: new Set([...userExclude, ...more]) });
-    const hasStatic = quantizableTensors(floatBase, selection).length > 0;
+    const toCalibrate = quantizableTensors(floatBase, selection);
     const rangesByMethod = new Map<CalibrationMethod, RangeTable>();
-    if (hasStatic) {
+    if (toCalibrate.length > 0) {
       progress(`calibration (${methods.join(', ')}) on ${calibSet.feeds.length} images`);
-      const collected = await collectActivationRanges(floatBase, quantizableTensors(floatBase, selection), calibSet.feeds, { methods, threads: cores });
+      const collected = await collectActivationRanges(floatBase, toCalibrate, calibSet.feeds, { methods, threads: cores });
       for (const [method, ranges] of collected) rangesByMethod.set(method, applyKnownRanges(floatBase, ranges).ranges);
     }
     const staticResults: CandidateResult[] = [];
@@ -332,7 +334,7 @@ export async function runOptimize(opts: OptimizeOptions): Promise<OptimizeReport
     const profiled = [base, fastestInt8 && search.measured(fastestInt8.id)].filter((m): m is Measured => !!m?.file);
     try {
       const tables = await profileOpTypesSideBySide(
-        profiled.map((m) => ({ model: m.file!, feeds: search.speedFeeds(m.profile) })),
+        await Promise.all(profiled.map(async (m) => ({ model: m.file!, feeds: await search.speedFeeds(m.profile) }))),
         { threads: threads[0] },
       );
       profiled.forEach((m, k) => profiles.push({ candidate: m.result.id, ops: tables[k] }));
@@ -467,10 +469,9 @@ class Search {
     return this.byId.get(id);
   }
 
-  /** Fixed feeds for profiling: the first calibration image, in the candidate's input format. */
-  speedFeeds(profile: ModelProfile): Feeds {
-    if (profile === this.ctx.profile) return this.ctx.calib[0];
-    throw new TearlessError('TL_ERR_NOT_IMPLEMENTED', 'profiling a candidate with a different input format');
+  /** Fixed feeds for profiling: the first speed image, pre-processed for the candidate's input. */
+  async speedFeeds(profile: ModelProfile): Promise<Feeds> {
+    return toOrtFeeds(prepareFeeds(await decodeImage(this.ctx.speedImages[0]), profile).feeds);
   }
 
   async measureOriginal(): Promise<Measured> {
@@ -549,16 +550,14 @@ class Search {
     for (const r of [...this.order]) {
       const m = this.byId.get(r.id)!;
       if (!m.file || r.error || r.threads !== this.ctx.threads[0] || r.id === base.result.id) continue;
-      const row: CandidateResult = { ...r, id: `${r.id}@${threads}t`, threads, rejected: undefined, endToEndFps: undefined, endToEndSpeedup: undefined };
+      const row: CandidateResult = { ...r, id: `${r.id}@${threads}t`, threads, endToEndFps: undefined, endToEndSpeedup: undefined };
       try {
         const s = await compareModelOnly({ model: base.file!, profile: base.profile }, { model: m.file, profile: m.profile }, this.ctx.speedImages[0], threads, this.ctx.speed);
         Object.assign(row, { modelFps: s.fps, speedup: s.speedup, speedupRuns: s.perRun, latencyMs: s.latencyMs });
       } catch (err) {
         row.error = { code: (err as { code?: string }).code ?? 'TL_ERR_INTERNAL', message: (err as Error).message };
       }
-      // reported only: the decision is made at the first thread count
-      row.rejected = `measured at ${threads} threads for comparison`;
-      row.kind = r.kind;
+      // reported only: decide() leaves rows of other thread counts out
       this.byId.set(row.id, { ...m, result: row });
       this.order.push(row);
     }
