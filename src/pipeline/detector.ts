@@ -1,11 +1,12 @@
 /**
  * `Detector`: image in, detections out. Loads a model (bundled by default), resolves its
  * profile (auto-detect → sidecar JSON → options), and runs decode → preprocess → infer →
- * postprocess with per-stage timings. Several calls may be in flight: decoding runs in
- * libvips' threads while inference streams are busy.
+ * postprocess with per-stage timings. Encoded images go through the whole pipeline inside an
+ * inference stream's worker (pipeline/stream-jobs.ts); several calls may be in flight, one
+ * per stream. Already-decoded pixels (video frames) are pre-processed here and only inferred there.
  */
 import { readFile } from 'node:fs/promises';
-import { TearlessError, checkInteger } from '../core/errors.js';
+import { TearlessError, checkInteger, type ErrorCode } from '../core/errors.js';
 import { postprocess, resolveDetectOptions, type ResolvedDetectOptions } from '../core/postprocess.js';
 import { resolveProfile, type ProfileOverrides } from '../core/profile/overrides.js';
 import type { PixelBuffer } from '../core/resize.js';
@@ -13,10 +14,16 @@ import { inputByteLength } from '../core/tensor-layout.js';
 import type { CoreTensor, Detection, DetectOptions, ModelInfo, ModelProfile } from '../core/types.js';
 import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
 import { availableCores, startWorkerBackends } from '../runtime/node/onnx-backend.js';
+import type { WorkerOnnxBackend } from '../runtime/node/worker-backend.js';
+import sharp from 'sharp';
 import { decodeImage } from './image-decode.js';
 import { BUNDLED_MODEL_PATH, mergeOverrides, readSidecar } from './model-source.js';
 import { prepareBatchFeeds } from './preprocess.js';
 import { StreamPool } from './stream-pool.js';
+import type { ImageOutcome, StreamJob } from './stream-jobs.js';
+
+// Under tsx (tests, benches) the sources run as .ts; the build runs .js.
+const STREAM_JOBS_URL = new URL(import.meta.url.endsWith('.ts') ? './stream-jobs.ts' : './stream-jobs.js', import.meta.url);
 
 export interface DetectorOptions extends BackendOptions {
   /** Profile fields that override the auto-detected profile and the sidecar JSON. */
@@ -60,7 +67,7 @@ export class Detector {
   get streams(): number {
     return this.pool.backends.length;
   }
-  private readonly pool: StreamPool;
+  private readonly pool: StreamPool<WorkerOnnxBackend>;
   private readonly maxPixels: number | undefined;
   private readonly batchLimit: number;
   private closed = false;
@@ -71,7 +78,7 @@ export class Detector {
    */
   private readonly spare = new Map<number, ArrayBuffer[]>();
 
-  private constructor(modelPath: string, backends: InferenceBackend[], profile: ModelProfile, maxPixels: number | undefined, batchLimit: number) {
+  private constructor(modelPath: string, backends: WorkerOnnxBackend[], profile: ModelProfile, maxPixels: number | undefined, batchLimit: number) {
     this.modelPath = modelPath;
     this.pool = new StreamPool(backends);
     this.info = backends[0].info;
@@ -94,7 +101,7 @@ export class Detector {
     const threads = opts.threads ?? Math.max(1, Math.floor(availableCores() / streams));
     const backendOpts: BackendOptions = { threads, spinning: opts.spinning, graphOptimization: opts.graphOptimization };
     // Each stream is a worker thread with its own session (see runtime/node/onnx-worker.ts).
-    const backends = await startWorkerBackends(source, backendOpts, streams);
+    const backends = await startWorkerBackends(source, backendOpts, streams, STREAM_JOBS_URL);
     const first = backends[0];
     try {
       const where = typeof source === 'string' ? `for "${source}"` : 'for the given model';
@@ -104,6 +111,8 @@ export class Detector {
       const profile = resolveProfile(info, overrides, where);
       const batchLimit = checkInteger('maxBatchSize', opts.maxBatchSize ?? 8, 1, 1024);
       const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels, batchLimit);
+      const configure: StreamJob = { kind: 'configure', profile, maxPixels: opts.maxPixels };
+      await Promise.all(backends.map((b) => b.job(configure)));
       if (opts.warmup !== false) await det.warmup();
       return det;
     } catch (err) {
@@ -120,11 +129,34 @@ export class Detector {
     if (!(bytes instanceof Uint8Array)) {
       throw new TearlessError('TL_ERR_BAD_OPTION', `Expected a Buffer, Uint8Array or file path for the image but received ${typeof image}.`);
     }
-    const pixels = await decodeImage(bytes, { maxPixels: this.maxPixels, sourceName: typeof image === 'string' ? `"${image}"` : 'image' });
-    const t1 = performance.now();
-    const result = await this.detectPixels(pixels, opts, resolved);
-    result.timings.decodeMs = t1 - t0;
+    const readMs = performance.now() - t0;
+    const [result] = await this.detectEncodedBatch([bytes], [resolved], [typeof image === 'string' ? `"${image}"` : 'image']);
+    if (result instanceof Error) throw result;
+    result.timings.decodeMs += readMs;
     return result;
+  }
+
+  /**
+   * Detect objects in several encoded images with ONE inference run (dynamic batching; see
+   * `maxBatchSize`). Each image gets its result or its own error (an unreadable image does not
+   * fail the others). `opts` are already resolved (`resolveDetectOptions`), one per image.
+   */
+  async detectEncodedBatch(images: readonly Uint8Array[], opts: readonly ResolvedDetectOptions[], names: readonly string[] = []): Promise<(DetectResult | TearlessError)[]> {
+    if (this.closed) throw new TearlessError('TL_ERR_CLOSED', 'This detector was closed; load the model again.');
+    if (images.length > this.maxBatchSize) {
+      throw new TearlessError('TL_ERR_BAD_OPTION', `This model runs at most ${this.maxBatchSize} image(s) per inference; got ${images.length}.`);
+    }
+    const job: StreamJob = { kind: 'detect', images: [...images], opts: images.map((_, i) => opts[i] ?? opts[0]), names: images.map((_, i) => names[i] ?? 'image') };
+    const queued = performance.now();
+    return this.pool.use(async (backend) => {
+      const queueMs = performance.now() - queued;
+      const outcomes = await backend.job<ImageOutcome[]>(job);
+      return outcomes.map((o) =>
+        o.ok
+          ? { width: o.width, height: o.height, detections: o.detections, timings: { decodeMs: o.decodeMs, preprocessMs: o.preprocessMs, queueMs, inferMs: o.inferMs, postprocessMs: o.postprocessMs } }
+          : new TearlessError(o.code as ErrorCode, o.message),
+      );
+    });
   }
 
   /** Detect objects in already-decoded RGB(A) pixels (video frames, canvases). */
@@ -235,6 +267,10 @@ export class Detector {
   async warmup(): Promise<void> {
     const { width, height } = this.profile.input;
     const grey: PixelBuffer = { data: new Uint8Array(width * height * 3).fill(114), width, height, channels: 3 };
+    // Both paths: encoded images (decoded in the stream's worker) and decoded pixels.
+    const jpeg = await sharp(grey.data, { raw: { width, height, channels: 3 } }).jpeg().toBuffer();
+    const resolved = [resolveDetectOptions(undefined, this.profile.labels)];
+    await Promise.all(this.pool.backends.map(() => this.detectEncodedBatch([jpeg], resolved)));
     await Promise.all(this.pool.backends.map(() => this.detectPixels(grey)));
   }
 

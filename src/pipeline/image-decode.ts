@@ -95,7 +95,9 @@ async function decodeJpegFast(bytes: Uint8Array, name: string, maxPixels: number
     throw classifySharpError(err, name, maxPixels);
   }
   const { width, height } = meta;
-  if (!width || !height || (meta.orientation ?? 1) !== 1 || (meta.space !== 'srgb' && meta.space !== 'b-w')) return null;
+  // Greyscale JPEGs (≈ 2% of COCO) go to sharp directly: the fast decoder's one-channel output
+  // is biased a level darker than libjpeg's, and decoding them twice cost 7 ms each.
+  if (!width || !height || (meta.orientation ?? 1) !== 1 || meta.space !== 'srgb') return null;
   if (width * height > maxPixels) throw classifySharpError(new Error('pixel limit'), name, maxPixels);
   if (!endsWithEoi(bytes)) {
     throw new TearlessError('TL_ERR_IMAGE_UNREADABLE', `${name} cannot be decoded: it looks corrupt or truncated (the JPEG data ends before its end marker). Re-export or re-download the file.`);

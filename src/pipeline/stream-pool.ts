@@ -4,11 +4,11 @@
  */
 import type { InferenceBackend } from '../runtime/backend.js';
 
-export class StreamPool {
-  private readonly free: InferenceBackend[];
-  private readonly waiters: ((b: InferenceBackend) => void)[] = [];
+export class StreamPool<B extends InferenceBackend = InferenceBackend> {
+  private readonly free: B[];
+  private readonly waiters: ((b: B) => void)[] = [];
 
-  constructor(readonly backends: readonly InferenceBackend[]) {
+  constructor(readonly backends: readonly B[]) {
     this.free = [...backends];
   }
 
@@ -17,8 +17,8 @@ export class StreamPool {
     return this.waiters.length;
   }
 
-  async use<T>(fn: (backend: InferenceBackend) => Promise<T>): Promise<T> {
-    const backend = this.free.pop() ?? (await new Promise<InferenceBackend>((resolve) => this.waiters.push(resolve)));
+  async use<T>(fn: (backend: B) => Promise<T>): Promise<T> {
+    const backend = this.free.pop() ?? (await new Promise<B>((resolve) => this.waiters.push(resolve)));
     try {
       return await fn(backend);
     } finally {

@@ -1,11 +1,11 @@
 /**
  * The request queue of one served model version: admission control (a bounded number of
- * requests waiting or in progress, else 503 with Retry-After), a per-request timeout, decoding
- * overlapped with inference, and dynamic batching — requests that arrive within
+ * requests waiting or in progress, else 503 with Retry-After), a per-request timeout, and
+ * dynamic batching — requests that arrive within
  * `maxQueueDelayMs` of each other run as one inference when the model has a batch dimension.
  */
 import { TearlessError } from '../core/errors.js';
-import type { PixelBuffer } from '../core/resize.js';
+import { resolveDetectOptions, type ResolvedDetectOptions } from '../core/postprocess.js';
 import type { CoreTensor, DetectOptions } from '../core/types.js';
 import type { Detector, DetectResult } from '../pipeline/detector.js';
 import type { ModelStats } from './types.js';
@@ -19,8 +19,9 @@ export interface SchedulerOptions {
 
 interface Job {
   kind: 'detect' | 'raw';
-  pixels?: PixelBuffer;
-  opts?: DetectOptions;
+  /** Encoded image bytes: decoded in the inference stream's worker, with the model's pixel limit. */
+  image?: Uint8Array;
+  opts?: ResolvedDetectOptions;
   feeds?: Record<string, CoreTensor>;
   outputNames?: readonly string[];
   enqueuedAt: number;
@@ -71,16 +72,8 @@ export class ModelScheduler {
   }
 
   async detect(image: Uint8Array, opts?: DetectOptions): Promise<DetectResult> {
-    return this.admit(async (deadline) => {
-      const t0 = performance.now();
-      const pixels = await this.detector.decode(image);
-      const decodeMs = performance.now() - t0;
-      if (performance.now() > deadline) throw this.timeoutError();
-      const result = (await this.enqueue({ kind: 'detect', pixels, opts }, deadline)) as DetectResult;
-      result.timings.decodeMs = decodeMs;
-      this.stats.computeInputNs += decodeMs * NS_PER_MS;
-      return result;
-    });
+    const resolved = resolveDetectOptions(opts, this.detector.profile.labels); // bad options fail before queueing
+    return this.admit((deadline) => this.enqueue({ kind: 'detect', image, opts: resolved }, deadline) as Promise<DetectResult>);
   }
 
   async infer(feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>> {
@@ -127,7 +120,7 @@ export class ModelScheduler {
     return new TearlessError('TL_ERR_TIMEOUT', `Model "${this.name}" did not answer within ${this.opts.timeoutMs} ms (server busy). Retry later or raise --timeout-ms.`);
   }
 
-  private enqueue(partial: Pick<Job, 'kind' | 'pixels' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
+  private enqueue(partial: Pick<Job, 'kind' | 'image' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
     return new Promise((resolve, reject) => {
       const job: Job = { ...partial, enqueuedAt: performance.now(), resolve, reject };
       // A job whose request timed out is dropped from the queue instead of computed.
@@ -179,6 +172,14 @@ export class ModelScheduler {
     }
   }
 
+  private countExecution(size: number, start: number): void {
+    this.stats.executions++;
+    this.stats.inferences += size;
+    this.stats.batchSizes[size] = (this.stats.batchSizes[size] ?? 0) + 1;
+    this.stats.batchComputeNs[size] = (this.stats.batchComputeNs[size] ?? 0) + (performance.now() - start) * NS_PER_MS;
+    this.stats.lastInferenceMs = Date.now();
+  }
+
   private async execute(batch: Job[]): Promise<void> {
     this.running++;
     const start = performance.now();
@@ -189,21 +190,21 @@ export class ModelScheduler {
         this.stats.computeInferNs += (performance.now() - start) * NS_PER_MS;
         batch[0].resolve(out);
       } else {
-        const results = await this.detector.detectPixelsBatch(batch.map((j) => j.pixels!), batch.map((j) => j.opts ?? {}));
-        const r0 = results[0].timings;
-        this.stats.computeInferNs += r0.inferMs * NS_PER_MS;
-        this.stats.computeInputNs += r0.preprocessMs * batch.length * NS_PER_MS;
+        const results = await this.detector.detectEncodedBatch(batch.map((j) => j.image!), batch.map((j) => j.opts!));
+        let ran = 0;
         results.forEach((r, i) => {
+          if (r instanceof Error) return batch[i].reject(r); // an unreadable image fails alone
+          if (ran++ === 0) this.stats.computeInferNs += r.timings.inferMs * NS_PER_MS;
+          this.stats.computeInputNs += (r.timings.decodeMs + r.timings.preprocessMs) * NS_PER_MS;
           this.stats.computeOutputNs += r.timings.postprocessMs * NS_PER_MS;
           r.timings.queueMs += start - batch[i].enqueuedAt;
           batch[i].resolve(r);
         });
+        if (ran === 0) return; // nothing was inferred
+        this.countExecution(ran, start);
+        return;
       }
-      this.stats.executions++;
-      this.stats.inferences += batch.length;
-      this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
-      this.stats.batchComputeNs[batch.length] = (this.stats.batchComputeNs[batch.length] ?? 0) + (performance.now() - start) * NS_PER_MS;
-      this.stats.lastInferenceMs = Date.now();
+      this.countExecution(1, start);
     } catch (err) {
       for (const j of batch) j.reject(err);
     } finally {

@@ -41,11 +41,14 @@ export async function readModelSource(source: string | Uint8Array): Promise<Mode
   }
 }
 
-/** Start `count` worker-thread sessions of one model (the parallel inference streams). */
-export async function startWorkerBackends(source: string | Uint8Array, opts: BackendOptions, count: number): Promise<InferenceBackend[]> {
+/**
+ * Start `count` worker-thread sessions of one model (the parallel inference streams). `jobs`: a
+ * module each worker loads to run work beside its session (see onnx-worker.ts).
+ */
+export async function startWorkerBackends(source: string | Uint8Array, opts: BackendOptions, count: number, jobs?: URL): Promise<WorkerOnnxBackend[]> {
   const { bytes, fileInfo, name } = await readModelSource(source);
   const threads = opts.threads ?? availableCores();
-  const started = await Promise.allSettled(Array.from({ length: count }, () => WorkerOnnxBackend.start(bytes, fileInfo, { ...opts, threads })));
+  const started = await Promise.allSettled(Array.from({ length: count }, () => WorkerOnnxBackend.start(bytes, fileInfo, { ...opts, threads }, jobs)));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.dispose() : undefined)));

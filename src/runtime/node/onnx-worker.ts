@@ -5,8 +5,14 @@
  * workers give real parallel inference streams.
  *
  * Protocol (messages from the parent):
- *   { type: 'load', bytes, options }       → { type: 'loaded', inputs, outputs } | { type: 'error' }
+ *   { type: 'load', bytes, options, jobs? } → { type: 'loaded', inputs, outputs } | { type: 'error' }
  *   { type: 'run', id, feeds, outputNames, spare } → { type: 'result', id, outputs, feeds } | { type: 'error', id }
+ *   { type: 'job', id, payload }            → { type: 'done', id, value } | { type: 'error', id, code? }
+ *
+ * `jobs` is the URL of a module whose `handleJob(payload, context)` runs work beside the session
+ * in this thread (the Detector's decode → preprocess → infer → postprocess, pipeline/stream-jobs.ts):
+ * the runtime stays ignorant of images, and a request's pixels and tensors never reach the
+ * parent's heap.
  *
  * The feeds' buffers go back to the parent with the answer (it reuses them for the next input);
  * outputs are copied into `spare` buffers of the same byte length when there are some (the
@@ -19,12 +25,32 @@ import type { BackendOptions } from '../backend.js';
 import { createSession, fromOrtResults, sessionValueInfo, toOrtFeeds } from './onnx-session.js';
 
 type Message =
-  | { type: 'load'; bytes: Uint8Array; options: BackendOptions & { threads: number } }
+  | { type: 'load'; bytes: Uint8Array; options: BackendOptions & { threads: number }; jobs?: string }
+  | { type: 'job'; id: number; payload: unknown }
   | { type: 'run'; id: number; feeds: Record<string, CoreTensor>; outputNames?: string[]; spare?: ArrayBuffer[] }
   | { type: 'release' };
 
+/** What a job handler gets: the session's output names and a way to run it on core tensors. */
+export interface JobContext {
+  outputNames: readonly string[];
+  run(feeds: Record<string, CoreTensor>): Promise<Record<string, CoreTensor>>;
+}
+/** A job module's entry point; `transfer` lists buffers to move (not copy) to the parent. */
+export type JobHandler = (payload: unknown, context: JobContext) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>;
+
 let session: ort.InferenceSession | null = null;
+let handleJob: JobHandler | null = null;
 const port = parentPort!;
+
+const context: JobContext = {
+  get outputNames() {
+    return session?.outputNames ?? [];
+  },
+  async run(feeds) {
+    if (!session) throw new Error('no model loaded');
+    return fromOrtResults(await session.run(toOrtFeeds(feeds)));
+  },
+};
 
 port.on('message', async (msg: Message) => {
   if (msg.type === 'release') {
@@ -42,9 +68,21 @@ port.on('message', async (msg: Message) => {
   if (msg.type === 'load') {
     try {
       session = await createSession(msg.bytes, msg.options);
+      if (msg.jobs) handleJob = ((await import(msg.jobs)) as { handleJob: JobHandler }).handleJob;
       port.postMessage({ type: 'loaded', ...sessionValueInfo(session) });
     } catch (err) {
       port.postMessage({ type: 'error', message: (err as Error).message });
+    }
+    return;
+  }
+  if (msg.type === 'job') {
+    try {
+      if (!handleJob) throw new Error('this worker was started without a job module');
+      const { value, transfer } = await handleJob(msg.payload, context);
+      port.postMessage({ type: 'done', id: msg.id, value }, transfer ?? []);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      port.postMessage({ type: 'error', id: msg.id, message: (err as Error).message, code: typeof code === 'string' && code.startsWith('TL_ERR_') ? code : undefined });
     }
     return;
   }

@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { CoreTensor, ModelInfo, ValueInfo } from '../../core/types.js';
-import { TearlessError } from '../../core/errors.js';
+import { TearlessError, type ErrorCode } from '../../core/errors.js';
 import type { BackendOptions, InferenceBackend } from '../backend.js';
 
 // In the build the worker is plain JS. Under tsx (tests, benches run the .ts sources) the
@@ -24,8 +24,8 @@ function spawnWorker(): Worker {
 }
 
 interface Pending {
-  feeds: Record<string, CoreTensor>;
-  resolve: (outputs: Record<string, CoreTensor>) => void;
+  feeds?: Record<string, CoreTensor>;
+  resolve: (value: never) => void;
   reject: (err: Error) => void;
 }
 
@@ -38,14 +38,16 @@ export class WorkerOnnxBackend implements InferenceBackend {
   private constructor(worker: Worker, info: ModelInfo) {
     this.worker = worker;
     this.info = info;
-    worker.on('message', (msg: { type: string; id: number; outputs?: Record<string, CoreTensor>; feeds?: Record<string, CoreTensor>; message?: string }) => {
+    worker.on('message', (msg: { type: string; id: number; outputs?: Record<string, CoreTensor>; feeds?: Record<string, CoreTensor>; value?: unknown; message?: string; code?: ErrorCode }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
       if (this.pending.size === 0) worker.unref();
       // The input buffers came back: hand them to the caller again (in place of the detached ones).
-      if (msg.feeds) for (const [name, t] of Object.entries(msg.feeds)) if (p.feeds[name]) p.feeds[name].data = t.data;
-      if (msg.type === 'result') p.resolve(msg.outputs!);
+      if (msg.feeds && p.feeds) for (const [name, t] of Object.entries(msg.feeds)) if (p.feeds[name]) p.feeds[name].data = t.data;
+      if (msg.type === 'result') p.resolve(msg.outputs as never);
+      else if (msg.type === 'done') p.resolve(msg.value as never);
+      else if (msg.code) p.reject(new TearlessError(msg.code, msg.message ?? 'failed'));
       else p.reject(new TearlessError('TL_ERR_MODEL_RUN_FAILED', `onnxruntime failed to run the model: ${msg.message}`));
     });
     worker.on('error', (err) => this.failAll(err));
@@ -55,8 +57,11 @@ export class WorkerOnnxBackend implements InferenceBackend {
     });
   }
 
-  /** Start a worker and load the model in it. `metadata` etc. come from the parsed file. */
-  static async start(bytes: Uint8Array, fileInfo: Omit<ModelInfo, 'inputs' | 'outputs'>, opts: BackendOptions & { threads: number }): Promise<WorkerOnnxBackend> {
+  /**
+   * Start a worker and load the model in it. `metadata` etc. come from the parsed file. `jobs`:
+   * a module the worker loads to handle `job()` calls (see onnx-worker.ts).
+   */
+  static async start(bytes: Uint8Array, fileInfo: Omit<ModelInfo, 'inputs' | 'outputs'>, opts: BackendOptions & { threads: number }, jobs?: URL): Promise<WorkerOnnxBackend> {
     const worker = spawnWorker();
     try {
       const loaded = await new Promise<{ inputs: ValueInfo[]; outputs: ValueInfo[] }>((resolve, reject) => {
@@ -68,7 +73,7 @@ export class WorkerOnnxBackend implements InferenceBackend {
         worker.once('message', onMessage);
         worker.once('error', reject);
         // The bytes are copied to the worker: the caller may start several workers from them.
-        worker.postMessage({ type: 'load', bytes, options: opts });
+        worker.postMessage({ type: 'load', bytes, options: opts, jobs: jobs?.href });
       });
       worker.unref();
       return new WorkerOnnxBackend(worker, { ...fileInfo, inputs: loaded.inputs, outputs: loaded.outputs });
@@ -93,8 +98,23 @@ export class WorkerOnnxBackend implements InferenceBackend {
       // Keep the process alive only while work is in flight: an idle (or forgotten) detector
       // must not stop a script from exiting.
       if (this.pending.size === 0) worker.ref();
-      this.pending.set(id, { feeds, resolve, reject });
+      this.pending.set(id, { feeds, resolve: resolve as (v: never) => void, reject });
       worker.postMessage({ type: 'run', id, feeds, outputNames, spare: spares }, transfer);
+    });
+  }
+
+  /**
+   * Hand `payload` to the worker's job module; resolves with its answer. The payload is copied
+   * (structured clone) unless its buffers are listed in `transfer`.
+   */
+  job<T>(payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new TearlessError('TL_ERR_CLOSED', 'The model was closed; load it again.'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) worker.ref();
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      worker.postMessage({ type: 'job', id, payload }, transfer);
     });
   }
 
