@@ -135,6 +135,33 @@ test('dynamic batching: concurrent requests to a model with a batch dimension sh
   }
 });
 
+test('dynamic batching: an unreadable image fails alone; the images batched with it are answered', async () => {
+  const m = createModelManager({ sources: [fixtureModel('deimv2_hgnetv2_atto_320_coco.onnx')], threads: 1, streams: 1, maxBatchSize: 4, maxQueueDelayMs: 50, reloadIntervalMs: 0 });
+  try {
+    await m.whenLoaded();
+    const name = 'deimv2_hgnetv2_atto_320_coco';
+    const single = await m.detect(name, undefined, jpeg, { conf: 0.4 });
+    const truncated = jpeg.subarray(0, jpeg.length >> 1);
+    const bodies = [jpeg, truncated, jpeg, truncated];
+    const settled = await Promise.allSettled(bodies.map((b) => m.detect(name, undefined, b, { conf: 0.4 })));
+    settled.forEach((s, i) => {
+      if (bodies[i] === jpeg) {
+        assert.equal(s.status, 'fulfilled', String((s as PromiseRejectedResult).reason));
+        assert.deepEqual((s as PromiseFulfilledResult<{ detections: unknown }>).value.detections, single.detections);
+      } else {
+        assert.equal(s.status, 'rejected');
+        assert.equal(((s as PromiseRejectedResult).reason as TearlessError).code, 'TL_ERR_IMAGE_UNREADABLE');
+      }
+    });
+    const [s] = m.stats(name);
+    // The four requests shared one batch (only the two readable images were inferred).
+    assert.ok(s.batchSizes[2] >= 1, JSON.stringify(s.batchSizes));
+    assert.ok((await m.detect(name, undefined, jpeg, { conf: 0.4 })).detections.length > 0, 'still serving');
+  } finally {
+    await m.close();
+  }
+});
+
 test('unload / load through the manager', async () => {
   const m = createModelManager({ sources: [BUNDLED_MODEL, fixtureModel('nanodet_m_320_coco.onnx')], threads: 1, reloadIntervalMs: 0 });
   try {

@@ -15,6 +15,8 @@ import type { PixelBuffer } from '../core/resize.js';
 import { inputByteLength } from '../core/tensor-layout.js';
 import type { Detection, ModelProfile } from '../core/types.js';
 import type { JobContext, JobHandler } from '../runtime/node/onnx-worker.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { decodeImage } from './image-decode.js';
 import { prepareBatchFeeds } from './preprocess.js';
 
@@ -40,8 +42,28 @@ export const handleJob: JobHandler = async (payload, context) => {
     return { value: true };
   }
   if (!profile) throw new Error('the stream was not configured with a profile');
-  return { value: await detect(profile, job.images, job.opts, job.names, context) };
+  try {
+    return { value: await detect(profile, job.images, job.opts, job.names, context) };
+  } finally {
+    collectYoung();
+  }
 };
+
+let minorGc: ((opts: { type: 'minor' }) => void) | null = null;
+/**
+ * A scavenge after each job frees the image's buffers (0.9 MB of pixels, the encoded copy,
+ * ORT's outputs) while they are young and cheap to collect (≈ 0.2 ms on this tiny heap).
+ * Left to V8, each worker let ~50 MB of dead buffers pile up before its external-memory
+ * trigger fired: the server's RSS was 100 MB higher (bench:serve soak, 400 vs 300 MB).
+ * `--expose-gc` is process-wide but only installs `gc` in contexts created afterwards.
+ */
+function collectYoung(): void {
+  if (!minorGc) {
+    v8.setFlagsFromString('--expose-gc');
+    minorGc = vm.runInNewContext('gc') as (opts: { type: 'minor' }) => void;
+  }
+  minorGc({ type: 'minor' });
+}
 
 async function detect(profile: ModelProfile, images: Uint8Array[], opts: ResolvedDetectOptions[], names: string[], context: JobContext): Promise<ImageOutcome[]> {
   const t0 = performance.now();
