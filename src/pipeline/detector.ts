@@ -16,7 +16,6 @@ import type { BackendOptions, InferenceBackend } from '../runtime/backend.js';
 import { availableCores, startWorkerBackends } from '../runtime/node/onnx-backend.js';
 import type { WorkerOnnxBackend } from '../runtime/node/worker-backend.js';
 import sharp from 'sharp';
-import { decodeImage } from './image-decode.js';
 import { BUNDLED_MODEL_PATH, mergeOverrides, readSidecar } from './model-source.js';
 import { prepareBatchFeeds } from './preprocess.js';
 import { StreamPool } from './stream-pool.js';
@@ -68,7 +67,6 @@ export class Detector {
     return this.pool.backends.length;
   }
   private readonly pool: StreamPool<WorkerOnnxBackend>;
-  private readonly maxPixels: number | undefined;
   private readonly batchLimit: number;
   private closed = false;
   /**
@@ -78,12 +76,11 @@ export class Detector {
    */
   private readonly spare = new Map<number, ArrayBuffer[]>();
 
-  private constructor(modelPath: string, backends: WorkerOnnxBackend[], profile: ModelProfile, maxPixels: number | undefined, batchLimit: number) {
+  private constructor(modelPath: string, backends: WorkerOnnxBackend[], profile: ModelProfile, batchLimit: number) {
     this.modelPath = modelPath;
     this.pool = new StreamPool(backends);
     this.info = backends[0].info;
     this.profile = profile;
-    this.maxPixels = maxPixels;
     this.batchLimit = batchLimit;
   }
 
@@ -110,7 +107,7 @@ export class Detector {
       const info = await withConcreteOutputShapes(first, overrides);
       const profile = resolveProfile(info, overrides, where);
       const batchLimit = checkInteger('maxBatchSize', opts.maxBatchSize ?? 8, 1, 1024);
-      const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, opts.maxPixels, batchLimit);
+      const det = new Detector(typeof source === 'string' ? source : '<bytes>', backends, profile, batchLimit);
       const configure: StreamJob = { kind: 'configure', profile, maxPixels: opts.maxPixels };
       await Promise.all(backends.map((b) => b.job(configure)));
       if (opts.warmup !== false) await det.warmup();
@@ -240,11 +237,6 @@ export class Detector {
     if (list.length >= this.streams * 2 || list.includes(buf)) return;
     list.push(buf);
     this.spare.set(buf.byteLength, list);
-  }
-
-  /** Decode an encoded image with this detector's pixel limit (EXIF-oriented RGB). */
-  decode(bytes: Uint8Array, sourceName = 'image'): Promise<PixelBuffer> {
-    return decodeImage(bytes, { maxPixels: this.maxPixels, sourceName });
   }
 
   /** Run the model on raw tensors (no pre/post-processing) on one of the inference streams. */
