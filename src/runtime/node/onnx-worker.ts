@@ -40,6 +40,12 @@ export type JobHandler = (payload: unknown, context: JobContext) => Promise<{ va
 
 let session: ort.InferenceSession | null = null;
 let handleJob: JobHandler | null = null;
+/**
+ * Jobs still running. A job awaits native work on libuv's pool (sharp, the JPEG decoder);
+ * terminating the thread before that work calls back aborts the whole process ("terminate
+ * called after throwing Napi::Error"), so `release` waits for them.
+ */
+const jobsInFlight = new Set<Promise<unknown>>();
 const port = parentPort!;
 
 const context: JobContext = {
@@ -56,6 +62,7 @@ port.on('message', async (msg: Message) => {
   if (msg.type === 'release') {
     // Release the session before the thread ends: terminating the worker alone leaves
     // onnxruntime's intra-op pool threads alive (and spinning on a core).
+    await Promise.allSettled([...jobsInFlight]);
     const s = session;
     session = null;
     try {
@@ -76,14 +83,10 @@ port.on('message', async (msg: Message) => {
     return;
   }
   if (msg.type === 'job') {
-    try {
-      if (!handleJob) throw new Error('this worker was started without a job module');
-      const { value, transfer } = await handleJob(msg.payload, context);
-      port.postMessage({ type: 'done', id: msg.id, value }, transfer ?? []);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      port.postMessage({ type: 'error', id: msg.id, message: (err as Error).message, code: typeof code === 'string' && code.startsWith('TL_ERR_') ? code : undefined });
-    }
+    const job = runJob(msg.id, msg.payload);
+    jobsInFlight.add(job);
+    await job;
+    jobsInFlight.delete(job);
     return;
   }
   if (msg.type === 'run') {
@@ -110,6 +113,17 @@ port.on('message', async (msg: Message) => {
     }
   }
 });
+
+async function runJob(id: number, payload: unknown): Promise<void> {
+  try {
+    if (!handleJob) throw new Error('this worker was started without a job module');
+    const { value, transfer } = await handleJob(payload, context);
+    port.postMessage({ type: 'done', id, value }, transfer ?? []);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    port.postMessage({ type: 'error', id, message: (err as Error).message, code: typeof code === 'string' && code.startsWith('TL_ERR_') ? code : undefined });
+  }
+}
 
 type Numeric = Exclude<CoreTensor['data'], string[]>;
 

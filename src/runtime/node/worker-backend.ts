@@ -128,7 +128,8 @@ export class WorkerOnnxBackend implements InferenceBackend {
           clearTimeout(timer);
           resolve();
         };
-        const timer = setTimeout(done, 2000);
+        // Bounded, but long enough for jobs in flight to finish (see onnx-worker.ts).
+        const timer = setTimeout(done, 10_000);
         w.on('message', (m: { type: string }) => {
           if (m.type === 'released') done();
         });
