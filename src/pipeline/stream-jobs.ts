@@ -76,15 +76,15 @@ async function detect(profile: ModelProfile, images: Uint8Array[], opts: Resolve
       ),
     ),
   );
-  const good: { index: number; pixels: PixelBuffer; ms: number }[] = [];
-  decoded.forEach((d, index) => {
-    if ('pixels' in d) good.push({ index, pixels: d.pixels, ms: d.ms });
-  });
-  const outcomes: ImageOutcome[] = decoded.map((d) =>
-    'err' in d ? { ok: false, code: typeof d.err.code === 'string' ? d.err.code : 'TL_ERR_IMAGE_UNREADABLE', message: d.err.message } : (null as unknown as ImageOutcome),
+  const good = decoded.flatMap((d, index) => ('pixels' in d ? [{ index, pixels: d.pixels, ms: d.ms }] : []));
+  const detected = good.length ? await inferBatch(profile, good, opts, context) : new Map<number, ImageOutcome>();
+  return decoded.map((d, i) =>
+    'err' in d ? { ok: false, code: typeof d.err.code === 'string' ? d.err.code : 'TL_ERR_IMAGE_UNREADABLE', message: d.err.message } : detected.get(i)!,
   );
-  if (!good.length) return outcomes;
+}
 
+/** Preprocess the decoded images into one tensor, run it, postprocess each: outcomes by image index. */
+async function inferBatch(profile: ModelProfile, good: { index: number; pixels: PixelBuffer; ms: number }[], opts: ResolvedDetectOptions[], context: JobContext): Promise<Map<number, ImageOutcome>> {
   const t1 = performance.now();
   const pixels = good.map((g) => g.pixels);
   const bytes = inputByteLength(profile.input, pixels.length);
@@ -94,13 +94,13 @@ async function detect(profile: ModelProfile, images: Uint8Array[], opts: Resolve
   const t2 = performance.now();
   const outputs = await context.run(feeds);
   const t3 = performance.now();
-  const image = feeds[profile.input.name].data as { buffer: ArrayBuffer };
-  spareInputs.set(bytes, image.buffer);
+  spareInputs.set(bytes, (feeds[profile.input.name].data as { buffer: ArrayBuffer }).buffer);
 
+  const outcomes = new Map<number, ImageOutcome>();
   good.forEach((g, k) => {
     const s = performance.now();
     const detections = postprocess(outputs, context.outputNames, profile, placements[k], opts[g.index], k);
-    outcomes[g.index] = {
+    outcomes.set(g.index, {
       ok: true,
       width: g.pixels.width,
       height: g.pixels.height,
@@ -109,7 +109,7 @@ async function detect(profile: ModelProfile, images: Uint8Array[], opts: Resolve
       preprocessMs: (t2 - t1) / good.length,
       inferMs: t3 - t2,
       postprocessMs: performance.now() - s,
-    };
+    });
   });
   return outcomes;
 }

@@ -189,6 +189,7 @@ export class ModelScheduler {
         const out = await this.detector.run(batch[0].feeds!, batch[0].outputNames);
         this.stats.computeInferNs += (performance.now() - start) * NS_PER_MS;
         batch[0].resolve(out);
+        this.countExecution(1, start);
       } else {
         const results = await this.detector.detectEncodedBatch(batch.map((j) => j.image!), batch.map((j) => j.opts!));
         let ran = 0;
@@ -200,11 +201,8 @@ export class ModelScheduler {
           r.timings.queueMs += start - batch[i].enqueuedAt;
           batch[i].resolve(r);
         });
-        if (ran === 0) return; // nothing was inferred
-        this.countExecution(ran, start);
-        return;
+        if (ran > 0) this.countExecution(ran, start); // all unreadable: nothing was inferred
       }
-      this.countExecution(1, start);
     } catch (err) {
       for (const j of batch) j.reject(err);
     } finally {

@@ -25,7 +25,7 @@ function spawnWorker(): Worker {
 
 interface Pending {
   feeds?: Record<string, CoreTensor>;
-  resolve: (value: never) => void;
+  resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
 
@@ -45,8 +45,8 @@ export class WorkerOnnxBackend implements InferenceBackend {
       if (this.pending.size === 0) worker.unref();
       // The input buffers came back: hand them to the caller again (in place of the detached ones).
       if (msg.feeds && p.feeds) for (const [name, t] of Object.entries(msg.feeds)) if (p.feeds[name]) p.feeds[name].data = t.data;
-      if (msg.type === 'result') p.resolve(msg.outputs as never);
-      else if (msg.type === 'done') p.resolve(msg.value as never);
+      if (msg.type === 'result') p.resolve(msg.outputs);
+      else if (msg.type === 'done') p.resolve(msg.value);
       else if (msg.code) p.reject(new TearlessError(msg.code, msg.message ?? 'failed'));
       else p.reject(new TearlessError('TL_ERR_MODEL_RUN_FAILED', `onnxruntime failed to run the model: ${msg.message}`));
     });
@@ -84,9 +84,6 @@ export class WorkerOnnxBackend implements InferenceBackend {
   }
 
   run(feeds: Record<string, CoreTensor>, outputNames?: readonly string[], spare: ArrayBuffer[] = []): Promise<Record<string, CoreTensor>> {
-    const worker = this.worker;
-    if (!worker) return Promise.reject(new TearlessError('TL_ERR_CLOSED', 'The model was closed; load it again.'));
-    const id = this.nextId++;
     const transfer: ArrayBuffer[] = [];
     for (const t of Object.values(feeds)) {
       const buf = (t.data as { buffer?: ArrayBuffer }).buffer;
@@ -94,13 +91,7 @@ export class WorkerOnnxBackend implements InferenceBackend {
     }
     const spares = spare.filter((b) => b instanceof ArrayBuffer && b.byteLength > 0 && !transfer.includes(b));
     transfer.push(...spares);
-    return new Promise((resolve, reject) => {
-      // Keep the process alive only while work is in flight: an idle (or forgotten) detector
-      // must not stop a script from exiting.
-      if (this.pending.size === 0) worker.ref();
-      this.pending.set(id, { feeds, resolve: resolve as (v: never) => void, reject });
-      worker.postMessage({ type: 'run', id, feeds, outputNames, spare: spares }, transfer);
-    });
+    return this.send((id) => ({ type: 'run', id, feeds, outputNames, spare: spares }), transfer, feeds);
   }
 
   /**
@@ -108,13 +99,20 @@ export class WorkerOnnxBackend implements InferenceBackend {
    * (structured clone) unless its buffers are listed in `transfer`.
    */
   job<T>(payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    return this.send((id) => ({ type: 'job', id, payload }), transfer);
+  }
+
+  /** Post a request to the worker; its answer (matched by id) settles the promise. */
+  private send<T>(message: (id: number) => object, transfer: ArrayBuffer[], feeds?: Record<string, CoreTensor>): Promise<T> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new TearlessError('TL_ERR_CLOSED', 'The model was closed; load it again.'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      // Keep the process alive only while work is in flight: an idle (or forgotten) detector
+      // must not stop a script from exiting.
       if (this.pending.size === 0) worker.ref();
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
-      worker.postMessage({ type: 'job', id, payload }, transfer);
+      this.pending.set(id, { feeds, resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage(message(id), transfer);
     });
   }
 
