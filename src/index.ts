@@ -7,7 +7,7 @@
  * await det.close();
  */
 export { Detector } from './pipeline/detector.js';
-export type { DetectorOptions, DetectResult, StageTimings, ImageInput } from './pipeline/detector.js';
+export type { DetectorOptions, DetectResult, EncodedBatchOptions, StageTimings, ImageInput } from './pipeline/detector.js';
 export { decodeImage, probeImage, DEFAULT_MAX_PIXELS } from './pipeline/image-decode.js';
 export { BUNDLED_MODEL_PATH, sidecarPath } from './pipeline/model-source.js';
 export { OnnxNodeBackend, availableCores } from './runtime/node/onnx-backend.js';

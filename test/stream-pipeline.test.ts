@@ -45,7 +45,7 @@ test('one inference for a batch of encoded images: an unreadable image fails alo
     const truncated = good.subarray(0, good.length >> 1);
     const opts = resolveDetectOptions({ conf: 0.4 }, det.profile.labels);
     const alone = await det.detect(good, { conf: 0.4 });
-    const out = await det.detectEncodedBatch([good, truncated, new Uint8Array(0), good], [opts], ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
+    const out = await det.detectEncodedBatch([good, truncated, new Uint8Array(0), good], [opts], { names: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'] });
     assert.equal(out.length, 4);
     for (const i of [0, 3]) {
       const r = out[i];
@@ -73,6 +73,35 @@ test('decoded pixels stay in the stream worker: detecting 8 images adds < 2 MB o
     const grown = v8.getHeapStatistics().external_memory - before;
     // Decoded here, each 640×480 image would be a fresh 0.9 MB buffer (and its tensor 2 MB).
     assert.ok(grown < 2 * 2 ** 20, `the calling thread's external memory grew by ${(grown / 2 ** 20).toFixed(1)} MB`);
+  } finally {
+    await det.close();
+  }
+});
+
+test('a handed-over buffer moves to the worker (detached here, same detections); a slice or a kept buffer is copied', async () => {
+  const det = await Detector.load(BUNDLED_MODEL, { streams: 1, threads: 1 });
+  try {
+    const bytes = readFileSync(fixtureImage('000000000139.jpg'));
+    const opts = resolveDetectOptions({ conf: 0.3 }, det.profile.labels);
+    const expected = (await det.detect(bytes, { conf: 0.3 })).detections;
+    assert.ok(expected.length > 0);
+
+    const own = Uint8Array.from(bytes); // spans its whole ArrayBuffer: movable
+    const kept = Uint8Array.from(bytes);
+    const backing = new Uint8Array(bytes.length + 16);
+    backing.set(bytes, 8);
+    const slice = backing.subarray(8, 8 + bytes.length); // moving it would detach its neighbours
+    const [moved] = await det.detectEncodedBatch([own], [opts], { handOver: [true] });
+    const [copied] = await det.detectEncodedBatch([kept], [opts], { handOver: [false] });
+    const [sliced] = await det.detectEncodedBatch([slice], [opts], { handOver: [true] });
+    for (const r of [moved, copied, sliced]) {
+      assert.ok(!(r instanceof Error), String(r));
+      assert.deepEqual(r.detections, expected);
+    }
+    assert.equal(own.byteLength, 0, 'the handed-over buffer was moved, not copied');
+    assert.equal(kept.byteLength, bytes.length);
+    assert.equal(slice.byteLength, bytes.length);
+    assert.equal(backing.byteLength, bytes.length + 16);
   } finally {
     await det.close();
   }

@@ -83,9 +83,10 @@ class RepositoryModelManager implements ModelManager {
     return this.slot(name, version).served!;
   }
 
-  async detect(name: string, version: string | undefined, image: Uint8Array, opts?: DetectOptions): Promise<ServedDetectResult> {
+  /** `handOver`: the caller will not read `image` again (see `ModelScheduler.detect`). */
+  async detect(name: string, version: string | undefined, image: Uint8Array, opts?: DetectOptions, handOver = false): Promise<ServedDetectResult> {
     const slot = this.slot(name, version);
-    const result = await slot.scheduler!.detect(image, opts);
+    const result = await slot.scheduler!.detect(image, opts, handOver);
     return { ...result, model: slot.entry.name, version: slot.entry.version };
   }
 

@@ -21,6 +21,8 @@ interface Job {
   kind: 'detect' | 'raw';
   /** Encoded image bytes: decoded in the inference stream's worker, with the model's pixel limit. */
   image?: Uint8Array;
+  /** The request gave the image's buffer up: it may be moved to the worker (no copy). */
+  handOver?: boolean;
   opts?: ResolvedDetectOptions;
   feeds?: Record<string, CoreTensor>;
   outputNames?: readonly string[];
@@ -71,9 +73,10 @@ export class ModelScheduler {
     return this.pending;
   }
 
-  async detect(image: Uint8Array, opts?: DetectOptions): Promise<DetectResult> {
+  /** `handOver`: the caller will not read `image` again, so its buffer may be moved (detached). */
+  async detect(image: Uint8Array, opts?: DetectOptions, handOver = false): Promise<DetectResult> {
     const resolved = resolveDetectOptions(opts, this.detector.profile.labels); // bad options fail before queueing
-    return this.admit((deadline) => this.enqueue({ kind: 'detect', image, opts: resolved }, deadline) as Promise<DetectResult>);
+    return this.admit((deadline) => this.enqueue({ kind: 'detect', image, handOver, opts: resolved }, deadline) as Promise<DetectResult>);
   }
 
   async infer(feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>> {
@@ -120,7 +123,7 @@ export class ModelScheduler {
     return new TearlessError('TL_ERR_TIMEOUT', `Model "${this.name}" did not answer within ${this.opts.timeoutMs} ms (server busy). Retry later or raise --timeout-ms.`);
   }
 
-  private enqueue(partial: Pick<Job, 'kind' | 'image' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
+  private enqueue(partial: Pick<Job, 'kind' | 'image' | 'handOver' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
     return new Promise((resolve, reject) => {
       const job: Job = { ...partial, enqueuedAt: performance.now(), resolve, reject };
       // A job whose request timed out is dropped from the queue instead of computed.
@@ -191,7 +194,7 @@ export class ModelScheduler {
         batch[0].resolve(out);
         this.countExecution(1, start);
       } else {
-        const results = await this.detector.detectEncodedBatch(batch.map((j) => j.image!), batch.map((j) => j.opts!));
+        const results = await this.detector.detectEncodedBatch(batch.map((j) => j.image!), batch.map((j) => j.opts!), { handOver: batch.map((j) => j.handOver === true) });
         let ran = 0;
         results.forEach((r, i) => {
           if (r instanceof Error) return batch[i].reject(r); // an unreadable image fails alone

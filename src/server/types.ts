@@ -98,7 +98,8 @@ export interface ModelManager {
   /** Whether every model is loaded and warmed up. */
   ready(): boolean;
   /** Detect through the model's queue. Throws TL_ERR_QUEUE_FULL (503) / TL_ERR_TIMEOUT (504) / image errors (4xx). */
-  detect(name: string, version: string | undefined, image: Uint8Array, opts?: DetectOptions): Promise<ServedDetectResult>;
+  /** `handOver`: the caller will not read `image` again, so its buffer may be moved to the worker. */
+  detect(name: string, version: string | undefined, image: Uint8Array, opts?: DetectOptions, handOver?: boolean): Promise<ServedDetectResult>;
   /** Raw tensors in, raw tensors out, through the same queue. */
   infer(name: string, version: string | undefined, feeds: Record<string, CoreTensor>, outputNames?: readonly string[]): Promise<Record<string, CoreTensor>>;
   /** Load (or reload) a model from the repository; resolves when ready. */

@@ -838,7 +838,7 @@ export const oipV2Plugin: FastifyPluginAsync<OipV2Options> = async (app: Fastify
       }
       const options = detectOptions(req.parameters, model);
       const bytes = imageBytes(req.inputs[0]);
-      const result = await manager.detect(name, version, bytes, options);
+      const result = await manager.detect(name, version, bytes, options, true); // not read again here
       const metrics = (app as unknown as { tearlessMetrics?: MetricsDecorator }).tearlessMetrics;
       if (app.hasDecorator('tearlessMetrics') && typeof metrics?.observeTimings === 'function') metrics.observeTimings(result.model, result.timings);
       const tensors = detectionTensors(result);

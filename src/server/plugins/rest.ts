@@ -249,7 +249,8 @@ export const restPlugin: FastifyPluginAsync<RestPluginOptions> = async (app: Fas
     const image = await readImage(request);
     const opts: DetectOptions = { conf: q.conf, iou: q.iou, maxDet: q.max_det, classes, agnostic: q.agnostic };
     for (const k of Object.keys(opts) as (keyof DetectOptions)[]) if (opts[k] === undefined) delete opts[k];
-    const result = await manager.detect(served.name, request.params.version, image, opts);
+    // The request body moves to the inference worker unless the annotated picture needs it here.
+    const result = await manager.detect(served.name, request.params.version, image, opts, q.format !== 'image');
     app.tearlessMetrics?.observeTimings(result.model, result.timings);
     reply.header('x-tearless-model', result.model).header('x-tearless-version', result.version);
     if (q.format === 'image') {
