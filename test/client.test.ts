@@ -127,7 +127,7 @@ describe('detect', () => {
     }
   });
 
-  test('conf, iou, maxDet and classes reach the server', async () => {
+  test('conf, iou, maxDet, classes and agnostic reach the server', async () => {
     const low = await client.detect(jpeg, { model: MODEL, conf: 0.01 });
     const high = await client.detect(jpeg, { model: MODEL, conf: 0.6 });
     assert.ok(low.detections.length > high.detections.length);
@@ -140,6 +140,8 @@ describe('detect', () => {
     assert.deepEqual(byId.detections.map((d) => d.label), ['tv']);
     const strictIou = await client.detect(jpeg, { model: MODEL, conf: 0.01, iou: 0.1 });
     assert.ok(strictIou.detections.length < low.detections.length);
+    const agnostic = await client.detect(jpeg, { model: MODEL, conf: 0.01, agnostic: true });
+    assert.ok(agnostic.detections.length < low.detections.length, `${agnostic.detections.length} vs ${low.detections.length}`);
   });
 
   test('detect() reads PNG too', async () => {

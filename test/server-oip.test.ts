@@ -117,6 +117,7 @@ async function expectError(res: Response, status: number, code?: string | RegExp
 async function assertReady(): Promise<void> {
   const res = await fetch(`${base}/v2/health/ready`);
   assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ready: true });
 }
 
 
@@ -172,7 +173,8 @@ describe('health and metadata', () => {
   test('live and ready', async () => {
     const live = await fetch(`${base}/v2/health/live`);
     assert.equal(live.status, 200);
-    assert.equal(await live.text(), '');
+    // KServe's OIP schema: {"live": bool} (its Python client parses it; Triton's reads the status).
+    assert.deepEqual(await live.json(), { live: true });
     await assertReady();
   });
 
@@ -207,7 +209,9 @@ describe('health and metadata', () => {
   });
 
   test('model ready: 200 when ready (with and without version), 404 for unknown models and versions', async () => {
-    assert.equal((await fetch(`${base}/v2/models/${YOLOX}/ready`)).status, 200);
+    const modelReady = await fetch(`${base}/v2/models/${YOLOX}/ready`);
+    assert.equal(modelReady.status, 200);
+    assert.deepEqual(await modelReady.json(), { name: YOLOX, ready: true });
     assert.equal((await fetch(`${base}/v2/models/${DEIM}/versions/1/ready`)).status, 200);
     await expectError(await fetch(`${base}/v2/models/nope/ready`), 404, 'TL_ERR_MODEL_NOT_FOUND');
     await expectError(await fetch(`${base}/v2/models/${YOLOX}/versions/7/ready`), 404, 'TL_ERR_MODEL_NOT_FOUND');
@@ -423,7 +427,8 @@ describe('repository and statistics', () => {
     assert.equal(entry.state, 'UNAVAILABLE');
     assert.match(entry.reason, /unload/);
     assert.deepEqual((await index({ ready: true })).map((e) => e.name), [YOLOX]);
-    await expectError(await fetch(`${base}/v2/models/${DEIM}/ready`), 503, 'TL_ERR_MODEL_UNAVAILABLE');
+    const notReady = await expectError(await fetch(`${base}/v2/models/${DEIM}/ready`), 503, 'TL_ERR_MODEL_UNAVAILABLE');
+    assert.equal(notReady.ready, false);
     const refused = await post(`/v2/models/${DEIM}/infer`, imageRequest());
     await expectError(refused, 503, 'TL_ERR_MODEL_UNAVAILABLE');
     assert.ok(refused.headers.get('retry-after'));

@@ -148,6 +148,7 @@ export class TearlessClient {
         iou: opts.iou,
         max_det: opts.maxDet,
         classes: opts.classes !== undefined && opts.classes.length > 0 ? opts.classes.join(',') : undefined,
+        agnostic: opts.agnostic === undefined ? undefined : String(opts.agnostic),
         format: format === 'image' ? 'image' : undefined,
       },
       signal: opts.signal,

@@ -77,7 +77,10 @@ export class TimeoutError extends TearlessHttpError {
   }
 }
 
-/** No HTTP answer: connection refused, DNS failure, CORS rejection, aborted by the caller. */
+/**
+ * No HTTP answer: connection refused, DNS failure, CORS rejection. (A caller's own abort
+ * rejects with its signal's reason, as `fetch` does, so `err.name === 'AbortError'` still works.)
+ */
 export class ConnectionError extends TearlessHttpError {
   constructor(details: HttpErrorDetails, options?: { cause?: unknown }) {
     super(details, options);

@@ -43,6 +43,8 @@ export interface DetectOptions {
   maxDet?: number;
   /** Keep only these classes: names or class ids. */
   classes?: readonly (string | number)[];
+  /** Class-agnostic NMS: overlapping boxes of different classes suppress each other. */
+  agnostic?: boolean;
   /** Abort the request. */
   signal?: AbortSignal;
 }

@@ -764,11 +764,13 @@ export const oipV2Plugin: FastifyPluginAsync<OipV2Options> = async (app: Fastify
 
   // --- Health and server metadata -----------------------------------------------------------
 
-  app.get('/v2/health/live', doc('Liveness: 200 while the process runs'), async (_req, reply) => reply.code(200).send());
+  // The status code is the answer (Triton's clients and probes read only that); the JSON body is
+  // the one KServe's OIP schema defines ({"live": bool}, {"ready": bool}), which its clients parse.
+  app.get('/v2/health/live', doc('Liveness: 200 {"live": true} while the process runs'), async (_req, reply) => reply.code(200).send({ live: true }));
 
-  app.get('/v2/health/ready', doc('Readiness: 200 once every model is loaded and warmed up, else 503'), async (_req, reply) => {
-    if (manager.ready()) return reply.code(200).send();
-    return reply.code(503).header('retry-after', '1').send({ error: 'Models are still loading (or a model failed to load; see /v2/repository/index).', code: 'TL_ERR_MODEL_UNAVAILABLE' });
+  app.get('/v2/health/ready', doc('Readiness: 200 {"ready": true} once every model is loaded and warmed up, else 503 {"ready": false, …}'), async (_req, reply) => {
+    if (manager.ready()) return reply.code(200).send({ ready: true });
+    return reply.code(503).header('retry-after', '1').send({ ready: false, error: 'Models are still loading (or a model failed to load; see /v2/repository/index).', code: 'TL_ERR_MODEL_UNAVAILABLE' });
   });
 
   app.get('/v2', doc('Server metadata: name, version and the protocol extensions implemented'), async () => ({
@@ -808,9 +810,9 @@ export const oipV2Plugin: FastifyPluginAsync<OipV2Options> = async (app: Fastify
   const ready = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply): Promise<FastifyReply> => {
     const { name, version } = names(request.params);
     const entries = versionsOf(name, version);
-    if (entries.some((e) => e.state === 'ready')) return reply.code(200).send();
+    if (entries.some((e) => e.state === 'ready')) return reply.code(200).send({ name, ready: true });
     const why = entries.map((e) => `v${e.version} ${e.state}${e.reason ? ` (${e.reason})` : ''}`).join('; ');
-    return reply.code(503).header('retry-after', '1').send({ error: `Model "${name}" is not ready: ${why}.`, code: 'TL_ERR_MODEL_UNAVAILABLE' });
+    return reply.code(503).header('retry-after', '1').send({ name, ready: false, error: `Model "${name}" is not ready: ${why}.`, code: 'TL_ERR_MODEL_UNAVAILABLE' });
   };
 
   for (const base of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
