@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createModelManager } from '../src/server/model-manager.js';
@@ -172,6 +172,97 @@ test('unload / load through the manager', async () => {
     assert.ok(m.ready(), 'an explicitly unloaded model does not make the server unready');
     await m.load('nanodet_m_320_coco');
     assert.ok((await m.detect('nanodet_m_320_coco', undefined, jpeg)).detections.length > 0);
+  } finally {
+    await m.close();
+  }
+});
+
+/** A repository folder holding `files` (relative path → source file, or text for a broken one). */
+function repoOf(files: Record<string, string>): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'tearless-repo-'));
+  for (const [rel, src] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    if (src.endsWith('.onnx')) copyFileSync(src, path.join(root, rel));
+    else writeFileSync(path.join(root, rel), src);
+  }
+  return root;
+}
+
+test('a broken or removed model: the default is the first one serving; readiness counts only models still in the repository', async () => {
+  // "a-broken" sorts first: it used to become the default and leave /v1/detect at 503 for good.
+  const root = repoOf({ 'a-broken/1/model.onnx': 'not a model', 'b-good/1/model.onnx': BUNDLED_MODEL, 'c-extra/1/model.onnx': BUNDLED_MODEL });
+  const m = createModelManager({ sources: [root], threads: 1, reloadIntervalMs: 100 });
+  try {
+    await m.whenLoaded();
+    assert.equal(m.defaultModel, 'b-good');
+    assert.equal(m.ready(), false, 'a model that failed to load keeps the server unready');
+    rmSync(path.join(root, 'a-broken'), { recursive: true });
+    await until(() => m.ready());
+    assert.equal(m.index().find((s) => s.name === 'a-broken')?.state, 'unavailable');
+    await assert.rejects(m.load('a-broken'), (e: TearlessError) => e.code === 'TL_ERR_MODEL_NOT_FOUND' && /removed/.test(e.message));
+
+    rmSync(path.join(root, 'c-extra'), { recursive: true });
+    await until(() => m.index().find((s) => s.name === 'c-extra')?.state === 'unavailable');
+    assert.ok(m.ready(), 'removing a model does not make the server unready');
+    assert.equal((await m.detect(m.defaultModel!, undefined, jpeg)).model, 'b-good');
+  } finally {
+    await m.close();
+  }
+});
+
+test('--default-model picks the default; names up to 128 characters are served', async () => {
+  const long = 'm'.repeat(128);
+  const root = repoOf({ [`${long}/1/model.onnx`]: BUNDLED_MODEL, 'zeta.onnx': BUNDLED_MODEL });
+  const m = createModelManager({ sources: [root], threads: 1, reloadIntervalMs: 0, defaultModel: 'zeta' });
+  try {
+    await m.whenLoaded();
+    assert.equal(m.defaultModel, 'zeta');
+    assert.ok((await m.detect(long, undefined, jpeg)).detections.length > 0);
+  } finally {
+    await m.close();
+  }
+  assert.throws(() => createModelManager({ sources: [root], defaultModel: '../x' }), (e: TearlessError) => e.code === 'TL_ERR_BAD_REQUEST');
+});
+
+test('entries that cannot be served are skipped: a name collision keeps the serving model and does not stop hot reload of others', async () => {
+  const root = repoOf({
+    'det/1/model.onnx': BUNDLED_MODEL,
+    'bad name/1/model.onnx': BUNDLED_MODEL, // not a valid model name
+    'ok/abc/model.onnx': BUNDLED_MODEL, // not a version
+    'twin.onnx': BUNDLED_MODEL,
+    'twin/1/model.onnx': BUNDLED_MODEL, // two files for twin v1 at startup
+  });
+  const errors: string[] = [];
+  const logger = { info: () => {}, warn: () => {}, error: (_o: object | string, msg?: string) => void errors.push(msg ?? '') };
+  const m = createModelManager({ sources: [root], threads: 1, reloadIntervalMs: 100, logger });
+  try {
+    await m.whenLoaded();
+    assert.deepEqual(m.index().filter((s) => s.state === 'ready').map((s) => s.name), ['det']);
+    const twin = m.index().find((s) => s.name === 'twin')!;
+    assert.equal(twin.state, 'failed');
+    assert.match(twin.reason!, /two models are named "twin"/);
+    assert.ok(errors.some((e) => /"bad name" is not a valid model name/.test(e)), errors.join('\n'));
+    assert.ok(errors.some((e) => /"abc" is not a version/.test(e)), errors.join('\n'));
+    const logged = errors.length;
+
+    // A collision appears for the serving "det": det keeps serving, and a new model still loads.
+    copyFileSync(BUNDLED_MODEL, path.join(root, 'det.onnx'));
+    mkdirSync(path.join(root, 'other', '1'), { recursive: true });
+    copyFileSync(BUNDLED_MODEL, path.join(root, 'other', '1', 'model.onnx'));
+    await until(() => m.index().some((s) => s.name === 'other' && s.state === 'ready'));
+    const det = m.index().find((s) => s.name === 'det')!;
+    assert.equal(det.state, 'ready');
+    assert.match(det.reason!, /two models are named "det"/);
+    assert.equal((await m.detect('det', undefined, jpeg)).model, 'det');
+    await new Promise((r) => setTimeout(r, 300)); // a few rescans: each problem is logged once
+    assert.equal(errors.filter((e) => /named "det"/.test(e)).length, 1);
+    assert.ok(errors.length >= logged + 1);
+
+    // Resolving both collisions: det's reason clears, twin loads.
+    rmSync(path.join(root, 'det.onnx'));
+    rmSync(path.join(root, 'twin.onnx'));
+    await until(() => m.index().some((s) => s.name === 'twin' && s.state === 'ready'));
+    await until(() => m.index().find((s) => s.name === 'det')!.reason === undefined);
   } finally {
     await m.close();
   }

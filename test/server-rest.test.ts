@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
@@ -93,6 +94,22 @@ async function assertHealthy(base = url): Promise<void> {
 }
 
 /** A real (8×8) PNG whose IHDR is rewritten, with a valid CRC, to claim width × height. */
+/** Send raw bytes on a fresh socket and wrap the server's answer as a Response. */
+async function rawHttp(text: string): Promise<Response> {
+  const { port } = new URL(url);
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+    let out = '';
+    socket.on('data', (c: Buffer) => (out += c.toString()));
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+  });
+  const [head, body = ''] = raw.split('\r\n\r\n');
+  const [statusLine, ...lines] = head.split('\r\n');
+  const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+  return new Response(body, { status: Number(statusLine.split(' ')[1]), headers });
+}
+
 async function pngClaiming(width: number, height: number): Promise<Buffer> {
   const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toBuffer());
   png.writeUInt32BE(width, 16);
@@ -152,6 +169,11 @@ describe('image API', () => {
 
     const two = await detectOk(await post(JPEG, { type: 'image/jpeg', query: 'max_det=2&iou=0.5' }));
     assert.deepEqual(two.detections, all.detections.slice(0, 2));
+  });
+
+  test('a media type with parameters ("image/jpeg; charset=binary") is accepted', async () => {
+    const r = await detectOk(await post(JPEG, { type: 'image/jpeg; charset=binary' }));
+    assert.ok(r.detections.length > 0);
   });
 
   test('format=image returns the annotated JPEG at the original size', async () => {
@@ -217,6 +239,11 @@ describe('bad inputs: a 4xx JSON error with a TL_ERR_* code, and the server stay
       return post(form);
     }, 413, 'TL_ERR_PAYLOAD_TOO_LARGE'],
     ['unknown route', () => fetch(`${url}/v1/nothing-here`), 404, 'TL_ERR_NOT_FOUND'],
+    ['a badly percent-encoded path', () => fetch(`${url}/v1/models/%zz`), 400, 'TL_ERR_BAD_REQUEST', /percent-encoded/],
+    // 128 characters is a valid name (fastify's default limit of 100 per parameter turned it into a 414).
+    ['an unknown 128-character model name', () => post(JPEG, { type: 'image/jpeg', path: `/v1/models/${'m'.repeat(128)}/detect` }), 404, 'TL_ERR_MODEL_NOT_FOUND'],
+    ['a 300-character path segment', () => post(JPEG, { type: 'image/jpeg', path: `/v1/models/${'m'.repeat(300)}/detect` }), 414, 'TL_ERR_BAD_REQUEST', /at most 128 characters/],
+    ['a request that is not HTTP', () => rawHttp('GARBAGE\r\n\r\n'), 400, 'TL_ERR_BAD_REQUEST', /not valid HTTP/],
   ];
   for (const [name, send, status, code, message] of cases) {
     test(name, async () => {

@@ -14,7 +14,7 @@ import type { ModelManagerOptions } from '../server/types.js';
 import { integerIn, numberIn } from './options.js';
 
 /** The model manager's options that are flags as they are. */
-type ManagerFlags = Pick<ModelManagerOptions, 'threads' | 'streams' | 'maxBatchSize' | 'maxQueueDelayMs' | 'maxQueue' | 'timeoutMs' | 'maxPixels' | 'reloadIntervalMs'>;
+type ManagerFlags = Pick<ModelManagerOptions, 'threads' | 'streams' | 'maxBatchSize' | 'maxQueueDelayMs' | 'maxQueue' | 'timeoutMs' | 'maxPixels' | 'reloadIntervalMs' | 'defaultModel'>;
 
 export interface ServeFlags extends ManagerFlags {
   host: string;
@@ -44,6 +44,7 @@ export function serveCommand(): Command {
     .option('--timeout-ms <ms>', 'per-request timeout, arrival to result', integerIn('--timeout-ms', 1, 3_600_000))
     .option('--max-body-mb <mb>', 'largest request body / upload, in MiB', numberIn('--max-body-mb', 0.001, 4096), 32)
     .option('--max-pixels <n>', 'refuse images with more pixels than this', integerIn('--max-pixels', 1, 2 ** 40))
+    .option('--default-model <name>', 'the model POST /v1/detect uses (default: the first one serving, in command-line order, each folder alphabetically)')
     .option('--reload-interval-ms <ms>', 'repository rescan interval for hot reload (0 disables)', integerIn('--reload-interval-ms', 0, 86_400_000))
     .option('--metrics-auth', 'require the API key for /metrics too')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -75,6 +76,7 @@ export async function runServe(models: string[], flags: ServeFlags): Promise<voi
     timeoutMs: flags.timeoutMs,
     maxPixels: flags.maxPixels,
     reloadIntervalMs: flags.reloadIntervalMs,
+    defaultModel: flags.defaultModel,
     apiKeys,
     metricsAuth: flags.metricsAuth,
     cors: flags.cors,

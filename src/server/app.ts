@@ -10,7 +10,7 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { createModelManager } from './model-manager.js';
 import type { ModelManager, ModelManagerOptions } from './types.js';
-import { errorCodeOf, installErrorHandlers } from './errors.js';
+import { clientErrorHandler, errorCodeOf, frameworkErrorHandler, installErrorHandlers } from './errors.js';
 import { authPlugin } from './plugins/auth.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { docsPlugin } from './plugins/docs.js';
@@ -94,6 +94,10 @@ export async function buildServer(opts: ServerOptions = {}): Promise<{ app: Fast
     // A slow client cannot hold a request open forever; inference has its own timeout.
     requestTimeout: 120_000,
     return503OnClosing: true,
+    // Model names may have 128 characters (fastify's default allows 100 per route parameter).
+    maxParamLength: 256,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
 
   const owned = opts.manager === undefined;
@@ -107,6 +111,7 @@ export async function buildServer(opts: ServerOptions = {}): Promise<{ app: Fast
     timeoutMs: opts.timeoutMs,
     maxPixels: opts.maxPixels,
     reloadIntervalMs: opts.reloadIntervalMs,
+    defaultModel: opts.defaultModel,
     logger: app.log.child({ component: 'models' }),
   });
   // onClose hooks run after in-flight requests finished: then the models can go.

@@ -77,7 +77,36 @@ const FRAMEWORK_MESSAGES: Record<string, (err: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (err) =>
     `${err.message.replace(/\.$/, '')}. Send the image bytes with "Content-Type: image/<format>" or "application/octet-stream", or a multipart/form-data body with a file field "image".`,
   FST_INVALID_MULTIPART_CONTENT_TYPE: () => 'The request is not multipart/form-data.',
+  FST_ERR_BAD_URL: () => 'The URL is not valid: a path segment is badly percent-encoded.',
+  FST_ERR_MAX_PARAM_LENGTH: () => 'A path segment is too long: model names have at most 128 characters, versions 9 digits.',
 };
+
+/**
+ * fastify's `frameworkErrors`: router errors (a badly encoded URL, an over-long path segment)
+ * answered in the same `{error, code}` form as every other error, without echoing the URL.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(reply, toHttpError(err, String(request.id)));
+}
+
+/**
+ * Node's `clientError` (before any route runs: a body that did not arrive within the request
+ * timeout, oversized headers, a malformed request): the same JSON form, then the socket closes.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body]: [number, string, ErrorBody] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', { error: 'The request did not arrive in full within the request timeout (120 s). Send the body without pauses.', code: 'TL_ERR_TIMEOUT' }]
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', { error: 'The request headers are larger than the server accepts (16 KiB).', code: 'TL_ERR_BAD_REQUEST' }]
+        : [400, 'Bad Request', { error: 'The request is not valid HTTP/1.1.', code: 'TL_ERR_BAD_REQUEST' }];
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy(err);
+}
 
 /** Map any thrown value to the response the client gets. */
 export function toHttpError(err: unknown, requestId: string): HttpError {

@@ -9,7 +9,7 @@ import type { CoreTensor, DetectOptions } from '../core/types.js';
 import { Detector } from '../pipeline/detector.js';
 import { BUNDLED_MODEL_PATH } from '../pipeline/model-source.js';
 import { availableCores } from '../runtime/node/onnx-backend.js';
-import { checkModelName, checkVersion, scanSources, type RepositoryEntry } from './model-repository.js';
+import { checkModelName, checkVersion, scanSources, type RepositoryEntry, type RepositoryProblem } from './model-repository.js';
 import { ModelScheduler } from './scheduler.js';
 import type { ModelManager, ModelManagerOptions, ModelStats, ModelVersionStatus, ServedDetectResult, ServedModel } from './types.js';
 
@@ -19,6 +19,8 @@ interface Slot {
   reason?: string;
   scheduler?: ModelScheduler;
   served?: ServedModel;
+  /** The slot keeps serving while its name is in conflict (two files); `reason` says so. */
+  conflict?: boolean;
 }
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -39,11 +41,17 @@ class RepositoryModelManager implements ModelManager {
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private rescanning: Promise<void> | null = null;
-  private firstName: string | undefined;
+  /** Every name seen, in scan order (command line, then each folder alphabetically). */
+  private readonly order: string[] = [];
+  /** Names in the repository as of the last scan (removed ones stay listed, not counted). */
+  private present = new Set<string>();
+  /** Problems already logged (path + reason), so a rescan every 2 s does not repeat them. */
+  private reported = new Set<string>();
 
   constructor(private readonly opts: ModelManagerOptions) {
     this.sources = opts.sources.length ? [...opts.sources] : [BUNDLED_MODEL_PATH];
     this.log = opts.logger ?? silent;
+    if (opts.defaultModel !== undefined) checkModelName(opts.defaultModel);
     this.loaded = this.rescan().then(() => {
       this.loadedOnce = true;
       const interval = opts.reloadIntervalMs ?? 2000;
@@ -51,24 +59,42 @@ class RepositoryModelManager implements ModelManager {
         this.timer = setInterval(() => void this.rescan().catch((err) => this.log.error({ err }, 'repository rescan failed')), interval);
         this.timer.unref();
       }
+      if (opts.defaultModel !== undefined && !this.models.has(opts.defaultModel)) {
+        this.log.warn({ model: opts.defaultModel, known: [...this.models.keys()] }, 'the default model is not in the repository; /v1/detect answers 404 until it is');
+      }
     });
+    // Reported through whenLoaded(); never an unhandled rejection before a caller attaches.
+    this.loaded.catch((err) => this.log.error({ err }, 'loading the models failed'));
   }
 
   whenLoaded(): Promise<void> {
     return this.loaded;
   }
 
+  /**
+   * `defaultModel` when given; else the first name in scan order that is serving, so a model
+   * that failed to load (or was removed) does not leave `/v1/detect` answering 503 while
+   * others serve; else the first name.
+   */
   get defaultModel(): string | undefined {
-    return this.firstName;
+    if (this.opts.defaultModel !== undefined) return this.opts.defaultModel;
+    const serving = this.order.find((n) => [...(this.models.get(n)?.values() ?? [])].some((s) => s.state === 'ready'));
+    return serving ?? this.order.find((n) => this.present.has(n)) ?? this.order[0];
   }
 
+  /**
+   * Every model in the repository has a ready version. Models unloaded through the API, or
+   * whose files were removed, do not count: they are not meant to serve.
+   */
   ready(): boolean {
-    if (!this.loadedOnce || this.closed || this.models.size === 0) return false;
+    if (!this.loadedOnce || this.closed) return false;
+    let counted = 0;
     for (const [name, versions] of this.models) {
-      if (this.unloaded.has(name)) continue;
+      if (this.unloaded.has(name) || !this.present.has(name)) continue;
+      counted++;
       if (![...versions.values()].some((s) => s.state === 'ready')) return false;
     }
-    return true;
+    return counted > 0;
   }
 
   index(): ModelVersionStatus[] {
@@ -99,7 +125,7 @@ class RepositoryModelManager implements ModelManager {
     this.unloaded.delete(name);
     await this.rescan();
     const versions = this.models.get(name);
-    if (!versions) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model "${name}" is not in the repository.`);
+    if (!versions || !this.present.has(name)) throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model "${name}" is not in the repository${versions ? ' (its files were removed)' : ''}.`);
     const failed = [...versions.values()].find((s) => s.state === 'failed');
     if (![...versions.values()].some((s) => s.state === 'ready')) {
       throw new TearlessError('TL_ERR_MODEL_UNAVAILABLE', `Model "${name}" failed to load: ${failed?.reason ?? 'unknown reason'}`);
@@ -164,10 +190,14 @@ class RepositoryModelManager implements ModelManager {
 
   private async rescanOnce(): Promise<void> {
     if (this.closed) return;
-    const entries = await scanSources(this.sources);
-    this.firstName ??= entries[0]?.name;
+    const { entries, problems } = await scanSources(this.sources);
+    this.report(problems);
     const byName = new Map<string, RepositoryEntry[]>();
     for (const e of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), e]);
+    const conflicts = new Map<string, RepositoryProblem>();
+    for (const p of problems) if (p.name !== undefined && !conflicts.has(p.name)) conflicts.set(p.name, p);
+    this.present = new Set([...byName.keys(), ...conflicts.keys()]);
+    for (const name of this.present) if (!this.order.includes(name)) this.order.push(name);
 
     for (const [name, list] of byName) {
       if (this.unloaded.has(name)) continue;
@@ -176,17 +206,48 @@ class RepositoryModelManager implements ModelManager {
       // Serve the newest version (Triton's default policy "latest 1").
       const newest = list.sort((a, b) => Number(b.version) - Number(a.version))[0];
       const current = versions.get(newest.version);
+      if (!conflicts.has(name)) {
+        for (const s of versions.values()) {
+          if (s.conflict) {
+            s.conflict = false;
+            s.reason = undefined;
+          }
+        }
+      }
       if (current && current.entry.signature === newest.signature && current.state !== 'unavailable') continue;
       if (current?.state === 'failed' && current.entry.signature === newest.signature) continue; // same broken file
       await this.loadVersion(name, newest, versions);
     }
+    // A name in conflict keeps its serving version (hot reload of the others goes on); without
+    // one, it is listed as failed with the reason.
+    for (const [name, problem] of conflicts) {
+      if (this.unloaded.has(name)) continue;
+      const versions = this.models.get(name) ?? new Map<string, Slot>();
+      this.models.set(name, versions);
+      const serving = [...versions.values()].filter((s) => s.state === 'ready');
+      for (const s of serving) Object.assign(s, { conflict: true, reason: problem.reason });
+      if (!serving.length && !byName.has(name)) {
+        const version = /\(version (\d+)\)/.exec(problem.reason)?.[1] ?? '1';
+        versions.set(version, { entry: { name, version, path: problem.path, signature: 'conflict' }, state: 'failed', reason: problem.reason });
+      }
+    }
     // Versions whose files disappeared stop serving.
     for (const [name, versions] of this.models) {
+      if (conflicts.has(name)) continue;
       for (const [v, s] of versions) {
         const still = byName.get(name)?.some((e) => e.version === v);
         if (!still && s.state !== 'unavailable') await this.retire(s, 'unavailable', 'removed from the repository');
       }
     }
+  }
+
+  /** Log each repository problem once (again if it goes away and comes back). */
+  private report(problems: readonly RepositoryProblem[]): void {
+    const now = new Set(problems.map((p) => `${p.path}\n${p.reason}`));
+    for (const p of problems) {
+      if (!this.reported.has(`${p.path}\n${p.reason}`)) this.log.error({ path: p.path, ...(p.name ? { model: p.name } : {}) }, `not served: ${p.reason}`);
+    }
+    this.reported = now;
   }
 
   private async loadVersion(name: string, entry: RepositoryEntry, versions: Map<string, Slot>): Promise<void> {

@@ -48,9 +48,34 @@ async function signature(file: string): Promise<string> {
   return parts.join('|');
 }
 
-/** Scan every source (model files and repository folders) into entries. */
-export async function scanSources(sources: readonly string[]): Promise<RepositoryEntry[]> {
-  const entries: RepositoryEntry[] = [];
+/** Something in the repository that cannot be served as it is, with what to do about it. */
+export interface RepositoryProblem {
+  /** The model name concerned, when there is a valid one (a name collision). */
+  name?: string;
+  path: string;
+  reason: string;
+}
+
+/** Directory entries in a stable order (readdir's order depends on the file system). */
+async function sortedDir(dir: string) {
+  return (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const INVALID_NAME = 'use letters, digits, "_", "-" and "." (starting with a letter or digit), up to 128 characters';
+
+/**
+ * Scan every source (model files and repository folders) into entries, in a stable order:
+ * sources as given, each folder alphabetically. What cannot be served is reported as a problem
+ * instead of failing the whole scan, so one bad entry never stops the others (nor hot reload).
+ * A source that does not exist throws TL_ERR_MODEL_NOT_FOUND.
+ */
+export async function scanSources(sources: readonly string[]): Promise<{ entries: RepositoryEntry[]; problems: RepositoryProblem[] }> {
+  const found: RepositoryEntry[] = [];
+  const problems: RepositoryProblem[] = [];
+  const addFile = async (name: string, file: string): Promise<void> => {
+    if (NAME.test(name) && !name.includes('..')) found.push({ name, version: '1', path: file, signature: await signature(file) });
+    else problems.push({ path: file, reason: `its file name does not give a valid model name ("${name.slice(0, 40)}${name.length > 40 ? '…' : ''}"): ${INVALID_NAME}. Rename the file.` });
+  };
   for (const source of sources) {
     let st;
     try {
@@ -59,36 +84,43 @@ export async function scanSources(sources: readonly string[]): Promise<Repositor
       throw new TearlessError('TL_ERR_MODEL_NOT_FOUND', `Model or repository "${source}" does not exist.`);
     }
     if (st.isFile()) {
-      const name = path.basename(source, path.extname(source));
-      entries.push({ name: checkModelName(sanitize(name)), version: '1', path: source, signature: await signature(source) });
+      await addFile(sanitize(path.basename(source, path.extname(source))), source);
       continue;
     }
-    for (const e of await readdir(source, { withFileTypes: true })) {
+    for (const e of await sortedDir(source)) {
+      if (e.name.startsWith('.')) continue; // .git, editor and copy temporaries
       const full = path.join(source, e.name);
       if (e.isFile() && e.name.toLowerCase().endsWith('.onnx')) {
-        const name = sanitize(path.basename(e.name, path.extname(e.name)));
-        if (NAME.test(name)) entries.push({ name, version: '1', path: full, signature: await signature(full) });
-      } else if (e.isDirectory() && NAME.test(e.name)) {
-        for (const v of await readdir(full, { withFileTypes: true })) {
-          if (!v.isDirectory() || !VERSION.test(v.name)) continue;
+        await addFile(sanitize(path.basename(e.name, path.extname(e.name))), full);
+      } else if (e.isDirectory()) {
+        for (const v of await sortedDir(full)) {
+          if (!v.isDirectory() || v.name.startsWith('.')) continue;
           const file = path.join(full, v.name, 'model.onnx');
           try {
             await stat(file);
           } catch {
-            continue; // a version folder still being copied in
+            continue; // not a version folder, or one still being copied in
           }
-          entries.push({ name: e.name, version: String(Number(v.name)), path: file, signature: await signature(file) });
+          if (!NAME.test(e.name)) {
+            problems.push({ path: file, reason: `the folder name "${e.name.slice(0, 40)}" is not a valid model name: ${INVALID_NAME}. Rename the folder.` });
+          } else if (!VERSION.test(v.name) || Number(v.name) < 1) {
+            problems.push({ path: file, reason: `the version folder "${v.name.slice(0, 20)}" is not a version: versions are numbers from 1 (repo/<name>/<version>/model.onnx).` });
+          } else {
+            found.push({ name: e.name, version: String(Number(v.name)), path: file, signature: await signature(file) });
+          }
         }
       }
     }
   }
-  const seen = new Set<string>();
-  for (const e of entries) {
-    const key = `${e.name}/${e.version}`;
-    if (seen.has(key)) throw new TearlessError('TL_ERR_BAD_OPTION', `Two models are named "${e.name}" (version ${e.version}); rename one of the files.`);
-    seen.add(key);
+  // Two files for one name and version: neither is taken, since either could be the one meant.
+  const byKey = new Map<string, RepositoryEntry[]>();
+  for (const e of found) byKey.set(`${e.name}/${e.version}`, [...(byKey.get(`${e.name}/${e.version}`) ?? []), e]);
+  const entries: RepositoryEntry[] = [];
+  for (const list of byKey.values()) {
+    if (list.length === 1) entries.push(list[0]);
+    else problems.push({ name: list[0].name, path: list.map((e) => e.path).join(', '), reason: `two models are named "${list[0].name}" (version ${list[0].version}): ${list.map((e) => e.path).join(' and ')}. Rename or remove one.` });
   }
-  return entries;
+  return { entries, problems };
 }
 
 /** File names like "yolox nano (v2).onnx" become "yolox_nano_v2_". */

@@ -82,6 +82,8 @@ export interface ModelManagerOptions {
   maxPixels?: number;
   /** Repository rescan interval for hot reload (default 2000 ms; 0 disables). */
   reloadIntervalMs?: number;
+  /** The model `/v1/detect` uses (default: the first serving model in scan order). */
+  defaultModel?: string;
   /** pino-compatible logger. */
   logger?: { info(obj: object | string, msg?: string): void; warn(obj: object | string, msg?: string): void; error(obj: object | string, msg?: string): void };
 }

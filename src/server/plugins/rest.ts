@@ -227,7 +227,7 @@ export const restPlugin: FastifyPluginAsync<RestPluginOptions> = async (app: Fas
 
   // Only binary bodies here: JSON or text/plain to an image endpoint is a 415.
   app.removeAllContentTypeParsers();
-  for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/i]) {
+  for (const type of ['application/octet-stream', /^image\/[\w.+-]+(?:\s*;.*)?$/i]) { // parameters ("; charset=binary") allowed
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
   }
   await app.register(multipart, {
