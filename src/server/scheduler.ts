@@ -120,7 +120,7 @@ export class ModelScheduler {
   }
 
   private timeoutError(): TearlessError {
-    return new TearlessError('TL_ERR_TIMEOUT', `Model "${this.name}" did not answer within ${this.opts.timeoutMs} ms (server busy). Retry later or raise --timeout-ms.`);
+    return new TearlessError('TL_ERR_TIMEOUT', `Model "${this.name}" did not answer within ${this.opts.timeoutMs} ms (waiting for a stream plus inference took longer). Retry later, or raise --timeout-ms.`);
   }
 
   private enqueue(partial: Pick<Job, 'kind' | 'image' | 'handOver' | 'opts' | 'feeds' | 'outputNames'>, deadline: number): Promise<DetectResult | Record<string, CoreTensor>> {
