@@ -226,6 +226,8 @@ describe('bad inputs: a 4xx JSON error with a TL_ERR_* code, and the server stay
     ['path traversal in the model name', () => post(JPEG, { type: 'image/jpeg', path: '/v1/models/..%2F..%2Fetc/detect' }), 400, 'TL_ERR_BAD_REQUEST'],
     ['conf=-1', () => post(JPEG, { type: 'image/jpeg', query: 'conf=-1' }), 400, 'TL_ERR_BAD_REQUEST', /"conf"/],
     ['conf=NaN', () => post(JPEG, { type: 'image/jpeg', query: 'conf=NaN' }), 400, 'TL_ERR_BAD_REQUEST', /"conf"/],
+    ['conf=" " (coercion would read 0)', () => post(JPEG, { type: 'image/jpeg', query: 'conf=%20' }), 400, 'TL_ERR_BAD_REQUEST', /"conf" must be a decimal number/],
+    ['conf=0x1', () => post(JPEG, { type: 'image/jpeg', query: 'conf=0x1' }), 400, 'TL_ERR_BAD_REQUEST', /"conf"/],
     ['iou=2', () => post(JPEG, { type: 'image/jpeg', query: 'iou=2' }), 400, 'TL_ERR_BAD_REQUEST', /"iou"/],
     ['max_det=0', () => post(JPEG, { type: 'image/jpeg', query: 'max_det=0' }), 400, 'TL_ERR_BAD_REQUEST', /"max_det"/],
     ['max_det=1.5', () => post(JPEG, { type: 'image/jpeg', query: 'max_det=1.5' }), 400, 'TL_ERR_BAD_REQUEST', /"max_det"/],

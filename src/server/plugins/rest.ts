@@ -64,6 +64,9 @@ const detectQuerySchema = {
   },
 };
 
+const NUMERIC_QUERY = ['conf', 'iou', 'max_det'] as const;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 const detectionSchema = {
   type: 'object',
   properties: {
@@ -230,6 +233,16 @@ export const restPlugin: FastifyPluginAsync<RestPluginOptions> = async (app: Fas
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+(?:\s*;.*)?$/i]) { // parameters ("; charset=binary") allowed
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
   }
+  // The schema's type coercion reads " " as 0 and "0x1" as 1; numbers must look like numbers.
+  app.addHook('preValidation', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    for (const key of NUMERIC_QUERY) {
+      const v = query?.[key];
+      if (typeof v === 'string' && !DECIMAL.test(v)) {
+        throw new TearlessError('TL_ERR_BAD_REQUEST', `querystring "${key}" must be a decimal number, got "${v.slice(0, 32)}".`);
+      }
+    }
+  });
   await app.register(multipart, {
     limits: { fileSize: bodyLimit, files: 4, parts: 64, fields: 32, fieldSize: 64 * 1024, headerPairs: 200 },
     throwFileSizeLimit: true,
