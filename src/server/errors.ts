@@ -4,6 +4,7 @@
  * validation, body limits, content types) keep their message; anything else is a 500 naming the
  * request id, with the details only in the log (never a stack in a response).
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, isTearlessError, type ErrorCode } from '../core/errors.js';
 
@@ -93,7 +94,7 @@ export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest
  * Node's `clientError` (before any route runs: a body that did not arrive within the request
  * timeout, oversized headers, a malformed request): the same JSON form, then the socket closes.
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, reason, body]: [number, string, ErrorBody] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'

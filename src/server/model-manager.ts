@@ -198,6 +198,11 @@ class RepositoryModelManager implements ModelManager {
     for (const p of problems) if (p.name !== undefined && !conflicts.has(p.name)) conflicts.set(p.name, p);
     this.present = new Set([...byName.keys(), ...conflicts.keys()]);
     for (const name of this.present) if (!this.order.includes(name)) this.order.push(name);
+    // A conflict resolved since the last scan: its serving version's reason clears.
+    for (const [name, versions] of this.models) {
+      if (conflicts.has(name)) continue;
+      for (const s of versions.values()) if (s.conflict) Object.assign(s, { conflict: false, reason: undefined });
+    }
 
     for (const [name, list] of byName) {
       if (this.unloaded.has(name)) continue;
@@ -206,14 +211,6 @@ class RepositoryModelManager implements ModelManager {
       // Serve the newest version (Triton's default policy "latest 1").
       const newest = list.sort((a, b) => Number(b.version) - Number(a.version))[0];
       const current = versions.get(newest.version);
-      if (!conflicts.has(name)) {
-        for (const s of versions.values()) {
-          if (s.conflict) {
-            s.conflict = false;
-            s.reason = undefined;
-          }
-        }
-      }
       if (current && current.entry.signature === newest.signature && current.state !== 'unavailable') continue;
       if (current?.state === 'failed' && current.entry.signature === newest.signature) continue; // same broken file
       await this.loadVersion(name, newest, versions);
@@ -227,7 +224,7 @@ class RepositoryModelManager implements ModelManager {
       const serving = [...versions.values()].filter((s) => s.state === 'ready');
       for (const s of serving) Object.assign(s, { conflict: true, reason: problem.reason });
       if (!serving.length && !byName.has(name)) {
-        const version = /\(version (\d+)\)/.exec(problem.reason)?.[1] ?? '1';
+        const version = problem.version ?? '1';
         versions.set(version, { entry: { name, version, path: problem.path, signature: 'conflict' }, state: 'failed', reason: problem.reason });
       }
     }
@@ -243,9 +240,10 @@ class RepositoryModelManager implements ModelManager {
 
   /** Log each repository problem once (again if it goes away and comes back). */
   private report(problems: readonly RepositoryProblem[]): void {
-    const now = new Set(problems.map((p) => `${p.path}\n${p.reason}`));
+    const key = (p: RepositoryProblem): string => `${p.path}\n${p.reason}`;
+    const now = new Set(problems.map(key));
     for (const p of problems) {
-      if (!this.reported.has(`${p.path}\n${p.reason}`)) this.log.error({ path: p.path, ...(p.name ? { model: p.name } : {}) }, `not served: ${p.reason}`);
+      if (!this.reported.has(key(p))) this.log.error({ path: p.path, ...(p.name ? { model: p.name } : {}) }, `not served: ${p.reason}`);
     }
     this.reported = now;
   }
@@ -309,5 +307,6 @@ class RepositoryModelManager implements ModelManager {
     }
     slot.state = state;
     slot.reason = reason;
+    slot.conflict = false; // the reason is now why it stopped
   }
 }

@@ -21,9 +21,14 @@ export interface RepositoryEntry {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const VERSION = /^[0-9]{1,9}$/;
 
+/** A safe model name: no path separators, no "..", at most 128 characters. */
+function isModelName(name: string): boolean {
+  return NAME.test(name) && !name.includes('..');
+}
+
 /** Throw TL_ERR_BAD_REQUEST unless `name` is a safe model name. */
 export function checkModelName(name: string): string {
-  if (!NAME.test(name) || name.includes('..')) {
+  if (!isModelName(name)) {
     throw new TearlessError('TL_ERR_BAD_REQUEST', `Invalid model name "${name.slice(0, 64)}": use letters, digits, "_", "-" and "." (no path separators), up to 128 characters.`);
   }
   return name;
@@ -50,8 +55,9 @@ async function signature(file: string): Promise<string> {
 
 /** Something in the repository that cannot be served as it is, with what to do about it. */
 export interface RepositoryProblem {
-  /** The model name concerned, when there is a valid one (a name collision). */
+  /** The model name and version concerned, when there are valid ones (a name collision). */
   name?: string;
+  version?: string;
   path: string;
   reason: string;
 }
@@ -73,7 +79,7 @@ export async function scanSources(sources: readonly string[]): Promise<{ entries
   const found: RepositoryEntry[] = [];
   const problems: RepositoryProblem[] = [];
   const addFile = async (name: string, file: string): Promise<void> => {
-    if (NAME.test(name) && !name.includes('..')) found.push({ name, version: '1', path: file, signature: await signature(file) });
+    if (isModelName(name)) found.push({ name, version: '1', path: file, signature: await signature(file) });
     else problems.push({ path: file, reason: `its file name does not give a valid model name ("${name.slice(0, 40)}${name.length > 40 ? '…' : ''}"): ${INVALID_NAME}. Rename the file.` });
   };
   for (const source of sources) {
@@ -101,7 +107,7 @@ export async function scanSources(sources: readonly string[]): Promise<{ entries
           } catch {
             continue; // not a version folder, or one still being copied in
           }
-          if (!NAME.test(e.name)) {
+          if (!isModelName(e.name)) {
             problems.push({ path: file, reason: `the folder name "${e.name.slice(0, 40)}" is not a valid model name: ${INVALID_NAME}. Rename the folder.` });
           } else if (!VERSION.test(v.name) || Number(v.name) < 1) {
             problems.push({ path: file, reason: `the version folder "${v.name.slice(0, 20)}" is not a version: versions are numbers from 1 (repo/<name>/<version>/model.onnx).` });
@@ -118,7 +124,7 @@ export async function scanSources(sources: readonly string[]): Promise<{ entries
   const entries: RepositoryEntry[] = [];
   for (const list of byKey.values()) {
     if (list.length === 1) entries.push(list[0]);
-    else problems.push({ name: list[0].name, path: list.map((e) => e.path).join(', '), reason: `two models are named "${list[0].name}" (version ${list[0].version}): ${list.map((e) => e.path).join(' and ')}. Rename or remove one.` });
+    else problems.push({ name: list[0].name, version: list[0].version, path: list.map((e) => e.path).join(', '), reason: `two models are named "${list[0].name}" (version ${list[0].version}): ${list.map((e) => e.path).join(' and ')}. Rename or remove one.` });
   }
   return { entries, problems };
 }
